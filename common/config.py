@@ -1,0 +1,125 @@
+"""Configuration from environment variables, validated at start.
+
+A bad value stops the process with exit code 2 and one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import NoReturn, TypeVar
+from urllib.parse import urlparse
+
+T = TypeVar("T")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or malformed; the message names it."""
+
+
+def env_str(env: Mapping[str, str], name: str, default: str | None = None) -> str:
+    value = env.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ConfigError(f"{name} is required but not set")
+        return default
+    return value
+
+
+def env_port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name}={raw!r} is not a port number (0-65535)")
+    return port
+
+
+def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def env_address(env: Mapping[str, str], name: str, default: str) -> str:
+    """A gRPC target "host:port"."""
+    value = env_str(env, name, default)
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise ConfigError(f"{name}={value!r} is not a host:port address")
+    return value
+
+
+def env_database_url(env: Mapping[str, str], name: str = "DATABASE_URL") -> str:
+    value = env_str(env, name)
+    parsed = urlparse(value)
+    if parsed.scheme not in ("postgres", "postgresql") or not parsed.hostname:
+        raise ConfigError(f"{name} must be a postgresql:// URL with a host")
+    return value
+
+
+def env_log_level(env: Mapping[str, str], name: str = "LOG_LEVEL") -> str:
+    value = env_str(env, name, "INFO").upper()
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(LOG_LEVELS)}")
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What every gRPC service process needs."""
+
+    name: str
+    host: str
+    port: int
+    database_url: str
+    log_level: str
+    availability_addr: str
+    reservation_addr: str
+    notification_addr: str
+    shutdown_grace_seconds: float
+
+    @classmethod
+    def from_env(
+        cls, name: str, port_var: str, default_port: int, env: Mapping[str, str] | None = None
+    ) -> ServiceConfig:
+        env = os.environ if env is None else env
+        return cls(
+            name=name,
+            host=env_str(env, "BIND_HOST", "127.0.0.1"),
+            port=env_port(env, port_var, default_port),
+            database_url=env_database_url(env),
+            log_level=env_log_level(env),
+            availability_addr=env_address(env, "AVAILABILITY_ADDR", "127.0.0.1:50051"),
+            reservation_addr=env_address(env, "RESERVATION_ADDR", "127.0.0.1:50052"),
+            notification_addr=env_address(env, "NOTIFICATION_ADDR", "127.0.0.1:50053"),
+            shutdown_grace_seconds=env_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0),
+        )
+
+
+def exit_on_config_error(program: str, error: ConfigError) -> NoReturn:
+    print(f"{program}: configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def load_or_exit(program: str, load: Callable[[], T]) -> T:
+    """Run a config loader; on ConfigError print one line and exit 2."""
+    try:
+        return load()
+    except ConfigError as error:
+        exit_on_config_error(program, error)

@@ -1,0 +1,18 @@
+"""asyncpg connection pool."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    # UTC sessions: every timestamp we read or write is UTC; local time is for speech only.
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"timezone": "UTC", "application_name": "voice-booking"},
+        command_timeout=10,
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,68 @@
+"""Structured JSON logs to stdout, with the request id of the current call.
+
+The request id lives in a contextvar set by the gRPC server interceptor (from the
+`x-request-id` metadata) or by the gateway, and is sent on every outbound gRPC call.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+REQUEST_ID_HEADER = "x-request-id"
+
+# Attributes every LogRecord has; anything else passed via `extra=` is emitted as a field.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # asyncpg/grpc/aiohttp are chatty at INFO about internals callers don't need.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def mask_phone(phone: str) -> str:
+    """Keep only the last two digits: logs never carry a full phone number."""
+    digits = [c for c in phone if c.isdigit()]
+    if len(digits) <= 2:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 2) + "".join(digits[-2:])

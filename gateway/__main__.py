@@ -1,0 +1,44 @@
+"""Start the gateway: `python -m gateway`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from common.config import load_or_exit
+from common.logs import configure_logging
+from gateway.app import create_app
+from gateway.config import GatewayConfig
+
+log = logging.getLogger("gateway")
+
+
+async def serve(cfg: GatewayConfig) -> None:
+    runner = web.AppRunner(create_app(cfg), access_log=None, shutdown_timeout=cfg.shutdown_grace_seconds)
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.host, cfg.port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1] if site._server else cfg.port  # type: ignore[union-attr]
+    log.info("listening", extra={"port": port, "host": cfg.host})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down", extra={"grace_s": cfg.shutdown_grace_seconds})
+    # Stops accepting, lets in-flight requests finish within the grace period.
+    await runner.cleanup()
+    log.info("stopped")
+
+
+def main() -> None:
+    cfg = load_or_exit("gateway", GatewayConfig.from_env)
+    configure_logging("gateway", cfg.log_level)
+    asyncio.run(serve(cfg))
+
+
+if __name__ == "__main__":
+    main()

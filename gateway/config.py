@@ -1,0 +1,36 @@
+"""Gateway configuration from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from common.config import env_address, env_float, env_log_level, env_port, env_str
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    host: str
+    port: int
+    log_level: str
+    availability_addr: str
+    reservation_addr: str
+    notification_addr: str
+    # Largest request body accepted; larger ones get 413.
+    max_body_bytes: int
+    shutdown_grace_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
+        env = os.environ if env is None else env
+        return cls(
+            host=env_str(env, "BIND_HOST", "127.0.0.1"),
+            port=env_port(env, "GATEWAY_PORT", 8080),
+            log_level=env_log_level(env),
+            availability_addr=env_address(env, "AVAILABILITY_ADDR", "127.0.0.1:50051"),
+            reservation_addr=env_address(env, "RESERVATION_ADDR", "127.0.0.1:50052"),
+            notification_addr=env_address(env, "NOTIFICATION_ADDR", "127.0.0.1:50053"),
+            max_body_bytes=int(env_float(env, "GATEWAY_MAX_BODY_BYTES", 1_048_576, minimum=1024)),
+            shutdown_grace_seconds=env_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0),
+        )
