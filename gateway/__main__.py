@@ -21,7 +21,7 @@ async def serve(cfg: GatewayConfig) -> None:
     await runner.setup()
     site = web.TCPSite(runner, cfg.host, cfg.port)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1] if site._server else cfg.port  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     log.info("listening", extra={"port": port, "host": cfg.host})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -94,7 +94,9 @@ METRICS = web.AppKey("metrics", Metrics)
 
 
 @web.middleware
-async def observe(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def observe(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Request id for every hop, plus request metrics by route (not by raw path: tenants vary)."""
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     token = request_id_var.set(incoming[:64] if incoming else new_request_id())

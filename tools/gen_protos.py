@@ -27,7 +27,7 @@ def is_stale(protos: list[Path]) -> bool:
     if not STAMP.exists():
         return True
     stamp_time = STAMP.stat().st_mtime
-    newest = max(p.stat().st_mtime for p in protos + [Path(__file__)])
+    newest = max(p.stat().st_mtime for p in [*protos, Path(__file__)])
     return newest > stamp_time
 
 

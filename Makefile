@@ -1,0 +1,47 @@
+# The two commands: `make run` (the whole stack) and `make test` (lint, types, tests).
+# `make` alone creates .venv, installs the pinned dependencies and generates protobuf code.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEPS   := $(VENV)/.deps-installed
+
+.PHONY: all deps protos run test lint typecheck unit bench clean distclean
+
+all: deps protos
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalled whenever the lock file changes.
+$(DEPS): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+deps: $(DEPS)
+
+# tools/gen_protos.py regenerates only when a .proto is newer than its output.
+protos: $(DEPS)
+	$(BIN)/python tools/gen_protos.py
+
+run: all
+	$(BIN)/python -m common.stack
+
+lint: all
+	$(BIN)/ruff check .
+
+typecheck: all
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+bench: all
+	$(BIN)/python -m bench.availability
+
+clean:
+	rm -rf booking .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	-$(BIN)/python -m common.embedded_pg stop
+	rm -rf $(VENV) .data

@@ -1,0 +1,182 @@
+"""`make run`: the whole stack under one supervisor.
+
+Starts an embedded PostgreSQL when DATABASE_URL is unset, applies migrations,
+starts availability, reservation, notification and the gateway as child
+processes (forwarding their JSON logs), loads the demo clinic, prints the gateway
+URL, the demo secret and a sample curl, and on Ctrl-C/SIGTERM stops every child
+(SIGTERM, then SIGKILL after 10 s) and the embedded PostgreSQL it started.
+
+A port variable set to 0 lets a child pick a free port; the supervisor reads the
+bound port from the child's "listening" log line and hands it to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from common.embedded_pg import EmbeddedPostgres
+from common.migrations import apply_migrations
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CLINIC_FILE = ROOT / "clinics" / "demo.yaml"
+STOP_TIMEOUT_SECONDS = 10.0
+START_TIMEOUT_SECONDS = 30.0
+DATABASE_NAME = "booking"
+_background: set[asyncio.Task[None]] = set()  # keeps log forwarders alive
+
+
+@dataclass
+class Child:
+    name: str
+    process: asyncio.subprocess.Process
+    port: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def say(message: str) -> None:
+    """Supervisor's own lines go to stderr so stdout stays pure JSON logs."""
+    print(f"[make run] {message}", file=sys.stderr, flush=True)
+
+
+async def ensure_database(admin_url: str, name: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def forward_output(child: Child) -> None:
+    """Copy a child's stdout to ours and watch for its "listening" line."""
+    assert child.process.stdout is not None
+    async for raw in child.process.stdout:
+        line = raw.decode(errors="replace").rstrip("\n")
+        print(line, flush=True)
+        if not child.port.done() and '"listening"' in line:
+            try:
+                child.port.set_result(int(json.loads(line)["port"]))
+            except (ValueError, KeyError):
+                pass
+    if not child.port.done():
+        child.port.set_exception(RuntimeError(f"{child.name} exited before listening"))
+
+
+async def spawn(name: str, module: str, env: dict[str, str]) -> Child:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=None,
+        start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
+    )
+    child = Child(name, process)
+    _background.add(asyncio.create_task(forward_output(child)))
+    return child
+
+
+async def stop_children(children: list[Child]) -> None:
+    for child in reversed(children):
+        if child.process.returncode is None:
+            child.process.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            await asyncio.wait_for(child.process.wait(), STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            say(f"{child.name} did not stop in {STOP_TIMEOUT_SECONDS:.0f}s; killing it")
+            child.process.kill()
+            await child.process.wait()
+
+
+async def load_demo_clinic(env: dict[str, str]) -> bool:
+    if not DEMO_CLINIC_FILE.exists():
+        return False
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.availability", "load-clinic", str(DEMO_CLINIC_FILE), env=env, cwd=ROOT
+    )
+    return await process.wait() == 0
+
+
+async def run() -> int:
+    env = dict(os.environ)
+    embedded: EmbeddedPostgres | None = None
+    children: list[Child] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if not env.get("DATABASE_URL"):
+            embedded = EmbeddedPostgres()
+            admin_url = await asyncio.to_thread(embedded.start)
+            env["DATABASE_URL"] = await ensure_database(admin_url, DATABASE_NAME)
+            say(f"embedded PostgreSQL on 127.0.0.1:{embedded.port} (data in .data/)")
+        applied = await apply_migrations(env["DATABASE_URL"])
+        say(f"migrations applied: {len(applied)}")
+        env.setdefault("DEMO_TENANT_SECRET", secrets.token_urlsafe(24))
+        env["PYTHONUNBUFFERED"] = "1"
+
+        for name, port_var, addr_var, default in (
+            ("availability", "AVAILABILITY_PORT", "AVAILABILITY_ADDR", 50051),
+            ("reservation", "RESERVATION_PORT", "RESERVATION_ADDR", 50052),
+            ("notification", "NOTIFICATION_PORT", "NOTIFICATION_ADDR", 50053),
+        ):
+            env.setdefault(port_var, str(default))
+            child = await spawn(name, f"services.{name}", env)
+            children.append(child)
+            port = await asyncio.wait_for(asyncio.shield(child.port), START_TIMEOUT_SECONDS)
+            env[addr_var] = f"127.0.0.1:{port}"
+        env.setdefault("GATEWAY_PORT", "8080")
+        gateway = await spawn("gateway", "gateway", env)
+        children.append(gateway)
+        gateway_port = await asyncio.wait_for(asyncio.shield(gateway.port), START_TIMEOUT_SECONDS)
+
+        if await load_demo_clinic(env):
+            say("demo clinic loaded as tenant 'demo'")
+        url = f"http://127.0.0.1:{gateway_port}"
+        say(f"gateway: {url}   (ready: {url}/ready)")
+        say(f"demo tenant secret: {env['DEMO_TENANT_SECRET']}")
+        say(
+            "try: curl -s -X POST "
+            f"{url}/vapi/demo -H 'Authorization: Bearer {env['DEMO_TENANT_SECRET']}' "
+            "-H 'Content-Type: application/json' -d '{\"message\": {\"type\": \"tool-calls\", "
+            "\"toolCallList\": [{\"id\": \"call_1\", \"type\": \"function\", \"function\": "
+            "{\"name\": \"check_availability\", \"arguments\": {\"date\": \"tomorrow\"}}}]}}'"
+        )
+        say("Ctrl-C stops everything")
+
+        exited = [asyncio.create_task(child.process.wait()) for child in children]
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopping, *exited], return_when=asyncio.FIRST_COMPLETED)
+        code = 0
+        if stopping not in done:
+            dead = [c.name for c in children if c.process.returncode is not None]
+            say(f"{', '.join(dead)} exited unexpectedly; stopping the stack")
+            code = 1
+        stopping.cancel()
+        return code
+    except (TimeoutError, RuntimeError) as error:
+        say(f"start failed: {error or 'a process did not report its port in time'}")
+        return 1
+    finally:
+        say("stopping")
+        await stop_children(children)
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop_if_started_here)
+        say("stopped")
+
+
+def main() -> int:
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Test fixtures: a real PostgreSQL (DATABASE_URL, or the embedded one), a fresh
+database per session built by the production migration runner, clean tables per
+test, and real gRPC servers on port 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from types import FrameType
+
+import asyncpg
+import pytest
+
+from common.db import create_pool
+from common.embedded_pg import EmbeddedPostgres
+from common.migrations import apply_migrations
+
+SCHEMAS = ("availability", "reservation", "notification")
+
+
+def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    # A CI timeout sends SIGTERM: unwind fixtures so the embedded server is stopped.
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> Iterator[str]:
+    """A superuser URL to a real server: DATABASE_URL, else the embedded PostgreSQL."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedPostgres()
+    yield server.start()
+    server.stop_if_started_here()
+
+
+async def create_database(admin_url: str, prefix: str = "test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(admin_url: str) -> AsyncIterator[str]:
+    """A fresh database for this test session, schema from the real migrations."""
+    url = await create_database(admin_url)
+    await apply_migrations(url)
+    yield url
+    await drop_database(admin_url, url)
+
+
+@pytest.fixture(scope="session")
+async def session_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, min_size=2, max_size=60)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def pool(session_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    """The session pool, with every service table emptied before the test."""
+    tables = await session_pool.fetch(
+        "SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = ANY($1::text[])",
+        list(SCHEMAS),
+    )
+    if tables:
+        await session_pool.execute(f"TRUNCATE {', '.join(r['t'] for r in tables)} CASCADE")
+    yield session_pool
+
+
+# --- real gRPC servers on port 0, in this process -----------------------------------------
+from dataclasses import dataclass  # noqa: E402
+
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+
+from common.grpc_server import GrpcService  # noqa: E402
+from gateway.app import create_app  # noqa: E402
+from gateway.config import GatewayConfig  # noqa: E402
+from services.availability.server import create_server as create_availability  # noqa: E402
+from services.notification.server import create_server as create_notification  # noqa: E402
+from services.reservation.server import create_server as create_reservation  # noqa: E402
+
+
+@dataclass
+class Stack:
+    availability: GrpcService
+    reservation: GrpcService
+    notification: GrpcService
+
+    def gateway_config(self, **overrides: object) -> GatewayConfig:
+        values: dict[str, object] = {
+            "host": "127.0.0.1",
+            "port": 0,
+            "log_level": "INFO",
+            "availability_addr": f"127.0.0.1:{self.availability.port}",
+            "reservation_addr": f"127.0.0.1:{self.reservation.port}",
+            "notification_addr": f"127.0.0.1:{self.notification.port}",
+            "max_body_bytes": 1_048_576,
+            "shutdown_grace_seconds": 1.0,
+        }
+        values.update(overrides)
+        return GatewayConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def stack(pool: asyncpg.Pool) -> AsyncIterator[Stack]:
+    """The three services on port 0 against the test database."""
+    services = Stack(
+        availability=await create_availability("127.0.0.1", 0, pool),
+        reservation=await create_reservation("127.0.0.1", 0, pool),
+        notification=await create_notification("127.0.0.1", 0, pool),
+    )
+    yield services
+    for service in (services.availability, services.reservation, services.notification):
+        await service.stop(0)
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[TestClient[object, object]]:
+    """The real gateway app on a real socket, wired to `stack`."""
+    client: TestClient[object, object] = TestClient(TestServer(create_app(stack.gateway_config())))
+    await client.start_server()
+    yield client
+    await client.close()

@@ -1,0 +1,42 @@
+"""Gateway /health, /ready and /metrics against real services."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import Stack
+
+
+async def test_ready_is_200_when_every_backend_serves(gateway: TestClient[object, object]) -> None:
+    health = await gateway.get("/health")
+    assert health.status == 200
+    ready = await gateway.get("/ready")
+    assert ready.status == 200
+    assert await ready.json() == {"ready": True}
+
+
+async def test_ready_is_503_naming_the_backend_that_is_down(
+    gateway: TestClient[object, object], stack: Stack
+) -> None:
+    await stack.reservation.stop(0)
+    ready = await gateway.get("/ready")
+    assert ready.status == 503
+    assert await ready.json() == {"ready": False, "down": ["reservation"]}
+    assert (await gateway.get("/health")).status == 200  # alive, just not ready
+
+
+async def test_ready_is_503_when_a_service_reports_not_serving(
+    gateway: TestClient[object, object], stack: Stack
+) -> None:
+    await stack.notification.set_serving(False)  # what the DB watchdog does when PostgreSQL is gone
+    ready = await gateway.get("/ready")
+    assert ready.status == 503
+    assert (await ready.json())["down"] == ["notification"]
+
+
+async def test_metrics_count_requests_by_route(gateway: TestClient[object, object]) -> None:
+    await gateway.get("/health")
+    await gateway.get("/health")
+    text = await (await gateway.get("/metrics")).text()
+    assert 'gateway_http_requests_total{route="/health",status="200"} 2.0' in text
+    assert "gateway_http_request_seconds_bucket" in text

@@ -1,0 +1,58 @@
+"""Start our processes as real subprocesses and read back the port they bound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Proc:
+    process: asyncio.subprocess.Process
+    port: int
+    lines: list[str] = field(default_factory=list)
+    _reader: asyncio.Task[None] | None = None
+
+    async def stop(self, timeout: float = 15.0) -> int:
+        if self.process.returncode is None:
+            self.process.terminate()
+        code = await asyncio.wait_for(self.process.wait(), timeout)
+        if self._reader is not None:
+            await self._reader
+        return code
+
+
+async def start_module(module: str, env: dict[str, str], timeout: float = 30.0) -> Proc:
+    """Run `python -m module` and wait for its "listening" log line."""
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, env=full_env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    lines: list[str] = []
+    port_future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def read() -> None:
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            lines.append(line)
+            if not port_future.done() and '"listening"' in line:
+                port_future.set_result(int(json.loads(line)["port"]))
+        if not port_future.done():
+            port_future.set_exception(RuntimeError(f"{module} exited: {lines[-5:]}"))
+
+    reader = asyncio.create_task(read())
+    try:
+        port = await asyncio.wait_for(asyncio.shield(port_future), timeout)
+    except BaseException:
+        process.kill()
+        await process.wait()
+        raise
+    return Proc(process, port, lines, reader)
