@@ -91,6 +91,7 @@ async def pool(session_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
 # --- real gRPC servers on port 0, in this process -----------------------------------------
 from dataclasses import dataclass  # noqa: E402
 
+from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from common.grpc_server import GrpcService  # noqa: E402
@@ -99,6 +100,8 @@ from gateway.config import GatewayConfig  # noqa: E402
 from services.availability.server import create_server as create_availability  # noqa: E402
 from services.notification.server import create_server as create_notification  # noqa: E402
 from services.reservation.server import create_server as create_reservation  # noqa: E402
+
+GatewayClient = TestClient[web.Request, web.Application]
 
 
 @dataclass
@@ -136,9 +139,9 @@ async def stack(pool: asyncpg.Pool) -> AsyncIterator[Stack]:
 
 
 @pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[TestClient[object, object]]:
+async def gateway(stack: Stack) -> AsyncIterator[GatewayClient]:
     """The real gateway app on a real socket, wired to `stack`."""
-    client: TestClient[object, object] = TestClient(TestServer(create_app(stack.gateway_config())))
+    client: GatewayClient = TestClient(TestServer(create_app(stack.gateway_config())))
     await client.start_server()
     yield client
     await client.close()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
-
-from tests.conftest import Stack
+from tests.conftest import GatewayClient, Stack
 
 
-async def test_ready_is_200_when_every_backend_serves(gateway: TestClient[object, object]) -> None:
+async def test_ready_is_200_when_every_backend_serves(gateway: GatewayClient) -> None:
     health = await gateway.get("/health")
     assert health.status == 200
     ready = await gateway.get("/ready")
@@ -16,7 +14,7 @@ async def test_ready_is_200_when_every_backend_serves(gateway: TestClient[object
 
 
 async def test_ready_is_503_naming_the_backend_that_is_down(
-    gateway: TestClient[object, object], stack: Stack
+    gateway: GatewayClient, stack: Stack
 ) -> None:
     await stack.reservation.stop(0)
     ready = await gateway.get("/ready")
@@ -26,7 +24,7 @@ async def test_ready_is_503_naming_the_backend_that_is_down(
 
 
 async def test_ready_is_503_when_a_service_reports_not_serving(
-    gateway: TestClient[object, object], stack: Stack
+    gateway: GatewayClient, stack: Stack
 ) -> None:
     await stack.notification.set_serving(False)  # what the DB watchdog does when PostgreSQL is gone
     ready = await gateway.get("/ready")
@@ -34,7 +32,7 @@ async def test_ready_is_503_when_a_service_reports_not_serving(
     assert (await ready.json())["down"] == ["notification"]
 
 
-async def test_metrics_count_requests_by_route(gateway: TestClient[object, object]) -> None:
+async def test_metrics_count_requests_by_route(gateway: GatewayClient) -> None:
     await gateway.get("/health")
     await gateway.get("/health")
     text = await (await gateway.get("/metrics")).text()

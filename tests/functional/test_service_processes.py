@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -22,7 +23,7 @@ SERVICES = [
 async def list_services(channel: grpc.aio.Channel) -> set[str]:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 
-    async def requests():  # type: ignore[no-untyped-def]
+    async def requests() -> AsyncIterator[reflection_pb2.ServerReflectionRequest]:
         yield reflection_pb2.ServerReflectionRequest(list_services="")
 
     async for reply in stub.ServerReflectionInfo(requests(), timeout=5):
