@@ -51,7 +51,8 @@ def test_compose_file_is_valid_for_the_compose_v2_engine() -> None:
 
 def test_the_engine_rejects_a_broken_file(tmp_path: Path) -> None:
     broken = tmp_path / "docker-compose.yml"
-    broken.write_text((ROOT / "docker-compose.yml").read_text().replace("condition: service_healthy", "condition: soon", 1))
+    original = (ROOT / "docker-compose.yml").read_text()
+    broken.write_text(original.replace("condition: service_healthy", "condition: soon", 1))
     result = subprocess.run(
         [str(compose_binary()), "-f", str(broken), "config", "-q"], capture_output=True, text=True, check=False
     )
