@@ -140,8 +140,15 @@ class EmbeddedPostgres:
                 self.pgdata.mkdir(parents=True)
                 self._chown(self.pgdata)
                 self._run(
-                    "initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust",
-                    "--encoding=UTF8", "--no-locale", "--no-instructions",
+                    "initdb",
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                    "--no-instructions",
                 )
             stale = self.pgdata / "postmaster.pid"
             if stale.exists():
@@ -149,13 +156,20 @@ class EmbeddedPostgres:
             self.logfile.touch()
             self._chown(self.logfile)
             port = _free_port()
-            options = (
-                f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-                "-c max_connections=300"
-            )
+            options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
             result = self._run(
-                "pg_ctl", "start", "-D", str(self.pgdata), "-l", str(self.logfile),
-                "-w", "-t", str(int(timeout)), "-o", options, check=False,
+                "pg_ctl",
+                "start",
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.logfile),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-o",
+                options,
+                check=False,
             )
             if result.returncode != 0:
                 tail = self.logfile.read_text()[-2000:] if self.logfile.exists() else ""

@@ -104,11 +104,7 @@ class GrpcService:
         self._watchdog: asyncio.Task[None] | None = None
 
     async def set_serving(self, serving: bool) -> None:
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in [OVERALL, *self.service_names]:
             await self.health.set(name, status)
 

@@ -74,8 +74,13 @@ async def forward_output(child: Child) -> None:
 
 async def spawn(name: str, module: str, env: dict[str, str]) -> Child:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=None,
+        sys.executable,
+        "-m",
+        module,
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=None,
         start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
     )
     child = Child(name, process)
@@ -147,9 +152,9 @@ async def run() -> int:
         say(
             "try: curl -s -X POST "
             f"{url}/vapi/demo -H 'Authorization: Bearer {env['DEMO_TENANT_SECRET']}' "
-            "-H 'Content-Type: application/json' -d '{\"message\": {\"type\": \"tool-calls\", "
-            "\"toolCallList\": [{\"id\": \"call_1\", \"type\": \"function\", \"function\": "
-            "{\"name\": \"check_availability\", \"arguments\": {\"date\": \"tomorrow\"}}}]}}'"
+            '-H \'Content-Type: application/json\' -d \'{"message": {"type": "tool-calls", '
+            '"toolCallList": [{"id": "call_1", "type": "function", "function": '
+            '{"name": "check_availability", "arguments": {"date": "tomorrow"}}}]}}\''
         )
         say("Ctrl-C stops everything")
 

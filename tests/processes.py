@@ -32,8 +32,13 @@ async def start_module(module: str, env: dict[str, str], timeout: float = 30.0) 
     """Run `python -m module` and wait for its "listening" log line."""
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, env=full_env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        module,
+        env=full_env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     lines: list[str] = []
     port_future: asyncio.Future[int] = asyncio.get_running_loop().create_future()

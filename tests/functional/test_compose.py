@@ -32,7 +32,11 @@ def compose_binary() -> Path:
 def compose(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(compose_binary()), "-f", str(ROOT / "docker-compose.yml"), *args],
-        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
     )
 
 

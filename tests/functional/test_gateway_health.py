@@ -13,9 +13,7 @@ async def test_ready_is_200_when_every_backend_serves(gateway: GatewayClient) ->
     assert await ready.json() == {"ready": True}
 
 
-async def test_ready_is_503_naming_the_backend_that_is_down(
-    gateway: GatewayClient, stack: Stack
-) -> None:
+async def test_ready_is_503_naming_the_backend_that_is_down(gateway: GatewayClient, stack: Stack) -> None:
     await stack.reservation.stop(0)
     ready = await gateway.get("/ready")
     assert ready.status == 503
@@ -23,9 +21,7 @@ async def test_ready_is_503_naming_the_backend_that_is_down(
     assert (await gateway.get("/health")).status == 200  # alive, just not ready
 
 
-async def test_ready_is_503_when_a_service_reports_not_serving(
-    gateway: GatewayClient, stack: Stack
-) -> None:
+async def test_ready_is_503_when_a_service_reports_not_serving(gateway: GatewayClient, stack: Stack) -> None:
     await stack.notification.set_serving(False)  # what the DB watchdog does when PostgreSQL is gone
     ready = await gateway.get("/ready")
     assert ready.status == 503

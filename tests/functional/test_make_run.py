@@ -23,8 +23,14 @@ async def test_make_run_is_ready_then_sigterm_stops_every_child(admin_url: str) 
     if os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/postgres"
     make = await asyncio.create_subprocess_exec(
-        "make", "--no-print-directory", "run", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        "make",
+        "--no-print-directory",
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
     assert make.stderr is not None
     url = None

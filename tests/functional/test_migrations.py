@@ -74,7 +74,11 @@ async def insert_reservation(
             (tenant_id, provider_id, service_id, starts_at, ends_at, occupied, timezone, status, hold_expires_at)
         VALUES ($1, $2, 'cleaning', $3, $4, tstzrange($3, $4), 'UTC', $5, $4)
         """,
-        tenant, provider, start, end, status,
+        tenant,
+        provider,
+        start,
+        end,
+        status,
     )
 
 

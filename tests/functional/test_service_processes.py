@@ -73,8 +73,13 @@ async def test_bad_env_value_exits_2_with_one_line_naming_the_variable(
 ) -> None:
     full_env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", **env}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, env=full_env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        module,
+        env=full_env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2

@@ -1,0 +1,351 @@
+"""Date phrases a caller says, resolved in the clinic's timezone at the time of the call.
+
+Pure: no I/O, no clock; the caller passes `now` already in the clinic's zone.
+
+Meanings chosen (the assistant is told to read the date back, so ambiguity surfaces):
+- "Tuesday", "this Tuesday", "on Tuesday", "coming Tuesday": the next Tuesday, today included.
+- "next Tuesday": the Tuesday of next calendar week (weeks start on Monday). Said on a
+  Monday 23rd, "this Tuesday" is the 24th and "next Tuesday" the 1st; said on Sunday 22nd,
+  both are the 24th, because next week starts tomorrow.
+- "next week": Monday to Sunday of next calendar week; "this week": today to Sunday.
+- A date without a year that has already passed this year means next year ("Jan 15" said in
+  November). A date with an explicit past year, or an explicit ISO date before today, is
+  refused (`in_past`), so the service can offer the nearest valid days instead.
+- "the 3rd": this month's 3rd if not past, else the next month that has that day.
+- "this morning/afternoon/evening", "tonight": today, with a part of day; a part of day may
+  follow any date ("tomorrow afternoon", "Friday morning").
+- "at 3 pm", "3:30pm", "15:00", "noon": a time of day on the resolved date (today if none).
+- ISO datetimes with an offset are converted to the clinic's zone; without one they are
+  read as the clinic's local time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+
+
+class PartOfDay(Enum):
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING = "evening"
+
+
+class PhraseError(ValueError):
+    """The phrase could not be understood as a date."""
+
+
+@dataclass(frozen=True)
+class DateRequest:
+    """What a phrase asks for: a range of clinic-local dates, maybe a part of day or a time."""
+
+    start: date
+    end: date
+    part_of_day: PartOfDay | None = None
+    at: time | None = None
+    # An explicit date before today: refuse and offer the nearest valid days.
+    in_past: bool = False
+
+
+WEEKDAYS = {
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+}
+MONTHS = {
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+}
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "a": 1,
+    "an": 1,
+}
+ORDINAL_WORDS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+}
+
+_ISO_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[t ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(z|[+-]\d{2}:?\d{2})?$"
+)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s*(\d{4}))?"
+_MONTH_DAY = re.compile(rf"^(?:on\s+)?({_MONTH_NAMES})\.?\s+(?:the\s+)?{_DAY}{_YEAR}$")
+_DAY_MONTH = re.compile(rf"^(?:on\s+)?(?:the\s+)?{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\.?{_YEAR}$")
+_DAY_ONLY = re.compile(r"^(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)$|^(?:on\s+)?the\s+(\w+)$")
+_TIME = re.compile(
+    r"(?:^|\s)(?:at\s+|around\s+|about\s+)?(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?(?=\s|$)"
+)
+_IN_N = re.compile(r"^in\s+(\d+|\w+)\s+(day|days|week|weeks)$")
+_PARTS = (
+    (re.compile(r"\b(?:in\s+the\s+)?morning\b"), PartOfDay.MORNING),
+    (re.compile(r"\b(?:in\s+the\s+)?afternoon\b"), PartOfDay.AFTERNOON),
+    (re.compile(r"\b(?:in\s+the\s+)?evening\b"), PartOfDay.EVENING),
+    (re.compile(r"\btonight\b"), PartOfDay.EVENING),
+)
+
+
+def _normalise(text: str) -> str:
+    text = text.strip().lower()
+    text = re.sub(r"[!?;\"]", " ", text)
+    text = re.sub(r",(?!\s*\d{4})", " ", text)  # keep "Jan 15, 2027"
+    text = text.rstrip(".")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _next_weekday(today: date, weekday: int) -> date:
+    return today + timedelta(days=(weekday - today.weekday()) % 7)
+
+
+def _safe_date(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise PhraseError(f"there is no day {day} in month {month} of {year}") from None
+
+
+def _month_day(today: date, month: int, day: int, year: int | None) -> DateRequest:
+    if year is not None:
+        wanted = _safe_date(year, month, day)
+        return DateRequest(wanted, wanted, in_past=wanted < today)
+    for candidate_year in (today.year, today.year + 1, today.year + 2, today.year + 3, today.year + 4):
+        try:
+            wanted = date(candidate_year, month, day)
+        except ValueError:
+            continue  # Feb 29 outside a leap year: the next leap year
+        if wanted >= today:
+            return DateRequest(wanted, wanted)
+    raise PhraseError(f"there is no day {day} in month {month}")
+
+
+def _day_of_month(today: date, day: int) -> DateRequest:
+    if not 1 <= day <= 31:
+        raise PhraseError(f"there is no day {day} in a month")
+    year, month = today.year, today.month
+    for _ in range(13):
+        try:
+            wanted = date(year, month, day)
+        except ValueError:
+            wanted = None
+        if wanted is not None and wanted >= today:
+            return DateRequest(wanted, wanted)
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    raise PhraseError(f"there is no day {day} in a month")
+
+
+def _number(word: str) -> int | None:
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word)
+
+
+def _take_time(text: str) -> tuple[str, time | None]:
+    """Pull a time of day ("at 3 pm", "15:30", "noon") out of the phrase."""
+    for word, value in (("noon", time(12, 0)), ("midday", time(12, 0)), ("midnight", time(0, 0))):
+        pattern = re.compile(rf"(?:^|\s)(?:at\s+)?{word}(?=\s|$)")
+        if pattern.search(text):
+            return pattern.sub(" ", text).strip(), value
+    for match in _TIME.finditer(text):
+        hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+        has_at = match.group(0).strip().split()[0] in ("at", "around", "about")
+        if suffix is None and match.group(2) is None and not has_at:
+            continue  # a bare number is a day ("the 3rd" is handled elsewhere), not a time
+        if minute > 59:
+            raise PhraseError("minutes must be below 60")
+        if suffix and suffix.startswith(("a", "p")):
+            if not 1 <= hour <= 12:
+                raise PhraseError(f"{hour} is not an hour on a 12-hour clock")
+            hour = hour % 12 + (12 if suffix.startswith("p") else 0)
+        elif suffix is None and match.group(2) is None and has_at and 1 <= hour <= 7:
+            hour += 12  # "at 3": clinics are open at 3 pm, not 3 am
+        if hour > 23:
+            raise PhraseError(f"{hour} is not an hour of the day")
+        rest = (text[: match.start()] + " " + text[match.end() :]).strip()
+        return re.sub(r"\s+", " ", rest), time(hour, minute)
+    return text, None
+
+
+def _take_part_of_day(text: str) -> tuple[str, PartOfDay | None]:
+    for pattern, part in _PARTS:
+        if pattern.search(text):
+            rest = pattern.sub(" ", text)
+            if part is PartOfDay.EVENING and "tonight" in text:
+                rest = rest + " today"
+            return re.sub(r"\s+", " ", rest).strip(), part
+    return text, None
+
+
+def _iso(text: str, now: datetime) -> DateRequest | None:
+    match = _ISO_DATETIME.match(text)
+    if match:
+        year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+        second = int(match.group(6) or 0)
+        offset = match.group(7)
+        try:
+            naive = datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            raise PhraseError(f"{text} is not a valid date and time") from None
+        if offset:
+            iso_offset = "+00:00" if offset == "z" else offset
+            if ":" not in iso_offset:
+                iso_offset = iso_offset[:3] + ":" + iso_offset[3:]
+            aware = datetime.fromisoformat(naive.isoformat() + iso_offset)
+            local = aware.astimezone(now.tzinfo)
+        else:
+            local = naive.replace(tzinfo=now.tzinfo)
+        wanted = local.date()
+        return DateRequest(wanted, wanted, at=local.time().replace(second=0), in_past=local < now)
+    match = _ISO_DATE.match(text)
+    if match:
+        wanted = _safe_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        return DateRequest(wanted, wanted, in_past=wanted < now.date())
+    return None
+
+
+def resolve(phrase: str, now: datetime) -> DateRequest:
+    """Resolve a spoken or ISO date phrase at `now` (an aware datetime in the clinic's zone)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (the clinic's zone)")
+    today = now.date()
+    text = _normalise(phrase)
+    iso = _iso(text, now)
+    if iso is not None:
+        return iso
+
+    text, part = _take_part_of_day(text)
+    text, at = _take_time(text)
+    text = re.sub(r"^(?:on|for|this|the)\s+(?=(today|tomorrow|day after))", "", text).strip()
+    request = _resolve_day(text, today)
+    return DateRequest(request.start, request.end, part or request.part_of_day, at, request.in_past)
+
+
+def _resolve_day(text: str, today: date) -> DateRequest:
+    if text in ("", "today", "now", "asap", "as soon as possible", "this", "soon", "earliest", "anytime", "any time"):
+        return DateRequest(today, today)
+    if text in ("tomorrow", "tmrw", "tomorow"):
+        return DateRequest(today + timedelta(days=1), today + timedelta(days=1))
+    if text in ("day after tomorrow", "the day after tomorrow", "overmorrow"):
+        return DateRequest(today + timedelta(days=2), today + timedelta(days=2))
+    if text in ("this week", "later this week", "the rest of the week", "rest of the week"):
+        return DateRequest(today, today + timedelta(days=6 - today.weekday()))
+    if text in ("next week", "the following week", "sometime next week"):
+        monday = today + timedelta(days=7 - today.weekday())
+        return DateRequest(monday, monday + timedelta(days=6))
+    if text in ("this weekend", "the weekend", "weekend"):
+        saturday = _next_weekday(today, 5)
+        return DateRequest(max(today, saturday - timedelta(days=0)), saturday + timedelta(days=1))
+    if text in ("next weekend",):
+        saturday = today + timedelta(days=7 - today.weekday() + 5)
+        return DateRequest(saturday, saturday + timedelta(days=1))
+
+    words = text.split()
+    if words and words[-1] in WEEKDAYS and len(words) <= 2:
+        weekday = WEEKDAYS[words[-1]]
+        qualifier = words[0] if len(words) == 2 else ""
+        if qualifier in ("", "this", "on", "coming", "this coming"):
+            wanted = _next_weekday(today, weekday)
+        elif qualifier == "next":
+            next_monday = today + timedelta(days=7 - today.weekday())
+            wanted = next_monday + timedelta(days=weekday)
+        else:
+            raise PhraseError(f"I could not understand {text!r} as a date")
+        return DateRequest(wanted, wanted)
+
+    match = _IN_N.match(text)
+    if match:
+        count = _number(match.group(1))
+        if count is None:
+            raise PhraseError(f"I could not understand {text!r} as a date")
+        days = count * (7 if match.group(2).startswith("week") else 1)
+        wanted = today + timedelta(days=days)
+        return DateRequest(wanted, wanted)
+
+    match = _MONTH_DAY.match(text)
+    if match:
+        year = int(match.group(3)) if match.group(3) else None
+        return _month_day(today, MONTHS[match.group(1)], int(match.group(2)), year)
+    match = _DAY_MONTH.match(text)
+    if match:
+        year = int(match.group(3)) if match.group(3) else None
+        return _month_day(today, MONTHS[match.group(2)], int(match.group(1)), year)
+    match = _DAY_ONLY.match(text)
+    if match:
+        if match.group(1):
+            return _day_of_month(today, int(match.group(1)))
+        ordinal = ORDINAL_WORDS.get(match.group(2) or "")
+        if ordinal is not None:
+            return _day_of_month(today, ordinal)
+    raise PhraseError(f"I could not understand {text!r} as a date")
