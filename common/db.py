@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
@@ -16,3 +17,7 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+# What `pool.acquire()` yields; repository helpers accept either.
+Connection = asyncpg.Connection | PoolConnectionProxy

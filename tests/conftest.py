@@ -90,18 +90,38 @@ async def pool(session_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
 
 # --- real gRPC servers on port 0, in this process -----------------------------------------
 from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
 
+import grpc  # noqa: E402
 from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
+from booking.availability.v1 import availability_pb2_grpc  # noqa: E402
+from booking.notification.v1 import notification_pb2_grpc  # noqa: E402
+from booking.reservation.v1 import reservation_pb2_grpc  # noqa: E402
 from common.grpc_server import GrpcService  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from services.availability.server import create_server as create_availability  # noqa: E402
+from services.availability.servicer import AvailabilityDeps  # noqa: E402
 from services.notification.server import create_server as create_notification  # noqa: E402
 from services.reservation.server import create_server as create_reservation  # noqa: E402
+from services.reservation.servicer import ReservationDeps  # noqa: E402
 
 GatewayClient = TestClient[web.Request, web.Application]
+
+
+class Clock:
+    """A settable clock for the services: tests move time instead of sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -109,6 +129,12 @@ class Stack:
     availability: GrpcService
     reservation: GrpcService
     notification: GrpcService
+    availability_deps: AvailabilityDeps
+    reservation_deps: ReservationDeps
+    channels: list[grpc.aio.Channel]
+    availability_stub: availability_pb2_grpc.AvailabilityServiceStub
+    reservation_stub: reservation_pb2_grpc.ReservationServiceStub
+    notification_stub: notification_pb2_grpc.NotificationServiceStub
 
     def gateway_config(self, **overrides: object) -> GatewayConfig:
         values: dict[str, object] = {
@@ -126,15 +152,37 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(pool: asyncpg.Pool) -> AsyncIterator[Stack]:
-    """The three services on port 0 against the test database."""
+def clock() -> Clock:
+    """Real time by default; tests that need a fixed instant set `clock.now`."""
+    return Clock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def stack(pool: asyncpg.Pool, clock: Clock) -> AsyncIterator[Stack]:
+    """The three services on port 0 against the test database, wired to each other over gRPC."""
+    availability_deps = AvailabilityDeps(pool=pool, clock=clock)
+    reservation_deps = ReservationDeps(pool=pool, clock=clock)
+    availability = await create_availability("127.0.0.1", 0, availability_deps)
+    reservation = await create_reservation("127.0.0.1", 0, reservation_deps)
+    notification = await create_notification("127.0.0.1", 0, pool)
+    channels = [
+        grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") for server in (availability, reservation, notification)
+    ]
+    availability_stub = availability_pb2_grpc.AvailabilityServiceStub(channels[0])
+    reservation_stub = reservation_pb2_grpc.ReservationServiceStub(channels[1])
+    notification_stub = notification_pb2_grpc.NotificationServiceStub(channels[2])
+    # Wired after start: each needs the other's port.
+    availability_deps.reservation = reservation_stub
+    reservation_deps.availability = availability_stub
+    reservation_deps.notification = notification_stub
     services = Stack(
-        availability=await create_availability("127.0.0.1", 0, pool),
-        reservation=await create_reservation("127.0.0.1", 0, pool),
-        notification=await create_notification("127.0.0.1", 0, pool),
-    )
+        availability, reservation, notification, availability_deps, reservation_deps, channels,
+        availability_stub, reservation_stub, notification_stub,
+    )  # fmt: skip
     yield services
-    for service in (services.availability, services.reservation, services.notification):
+    for channel in channels:
+        await channel.close()
+    for service in (availability, reservation, notification):
         await service.stop(0)
 
 

@@ -6,18 +6,20 @@ import asyncpg
 import grpc
 
 from booking.availability.v1 import availability_pb2, availability_pb2_grpc
+from booking.reservation.v1 import reservation_pb2_grpc
 from common.config import ServiceConfig
+from common.grpc_client import open_channel
 from common.grpc_server import GrpcService
 from common.grpc_server import create_server as create_grpc_server
 from common.service import Running
-from services.availability.servicer import AvailabilityServicer
+from services.availability.servicer import AvailabilityDeps, AvailabilityServicer
 
 SERVICE_NAME = availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name
 
 
-async def create_server(host: str, port: int, pool: asyncpg.Pool) -> GrpcService:
+async def create_server(host: str, port: int, deps: AvailabilityDeps) -> GrpcService:
     """Start the server on host:port (port 0 picks a free one; read it from `.port`)."""
-    servicer = AvailabilityServicer(pool)  # type: ignore[abstract]  # unimplemented RPCs answer UNIMPLEMENTED
+    servicer = AvailabilityServicer(deps)
 
     def register(server: grpc.aio.Server) -> None:
         availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(servicer, server)
@@ -26,9 +28,11 @@ async def create_server(host: str, port: int, pool: asyncpg.Pool) -> GrpcService
 
 
 async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
-    service = await create_server(cfg.host, cfg.port, pool)
+    reservation_channel = open_channel(cfg.reservation_addr)
+    deps = AvailabilityDeps(pool=pool, reservation=reservation_pb2_grpc.ReservationServiceStub(reservation_channel))
+    service = await create_server(cfg.host, cfg.port, deps)
 
     async def close() -> None:
-        return None
+        await reservation_channel.close()
 
     return Running(grpc=service, close=close)

@@ -2,13 +2,327 @@
 
 from __future__ import annotations
 
-import asyncpg
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+import asyncpg
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
+from booking.common.v1 import common_pb2
+from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from services.availability import phrases, search, slot_ids
+from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
+from services.availability.repository import ClinicRepository
+from services.availability.slots import Busy, FreeSlot, bookable_window, is_free_slot
+
+Clock = Callable[[], datetime]
+# A clinic's configuration is cached per process; a change made through another
+# instance is seen after at most this long (a change through this one, at once).
+CLINIC_CACHE_SECONDS = 2.0
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 20
+LIST_BUSY_TIMEOUT_SECONDS = 2.0
+
+PARTS = {
+    pb.PART_OF_DAY_MORNING: phrases.PartOfDay.MORNING,
+    pb.PART_OF_DAY_AFTERNOON: phrases.PartOfDay.AFTERNOON,
+    pb.PART_OF_DAY_EVENING: phrases.PartOfDay.EVENING,
+}
+PART_TO_PROTO = {v: k for k, v in PARTS.items()}
+CAUSES = {
+    search.Refusal.DATE_IN_PAST: (
+        common_pb2.FAILURE_CAUSE_DATE_IN_PAST,
+        "That date has already passed.",
+    ),
+    search.Refusal.OUTSIDE_BOOKING_WINDOW: (
+        common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW,
+        "We can't book that far ahead yet.",
+    ),
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value.astimezone(UTC))
+    return stamp
+
+
+@dataclass
+class AvailabilityDeps:
+    pool: asyncpg.Pool
+    # Set after start in tests, where reservation's port is known only later.
+    reservation: reservation_pb2_grpc.ReservationServiceStub | None = None
+    clock: Clock = field(default=utc_now)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    clinic: Clinic
+    slot_key: bytes
+    version: int
+    loaded_at: float
 
 
 class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
-    """RPCs not overridden here answer UNIMPLEMENTED."""
+    def __init__(self, deps: AvailabilityDeps) -> None:
+        self.deps = deps
+        self.repository = ClinicRepository(deps.pool)
+        self._cache: dict[str, _Cached] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    # --- helpers ---------------------------------------------------------------------------
+    async def _clinic(self, tenant_id: str, context: grpc.aio.ServicerContext) -> _Cached:
+        if not tenant_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "tenant_id is required")
+        cached = self._cache.get(tenant_id)
+        if cached is not None and time.monotonic() - cached.loaded_at < CLINIC_CACHE_SECONDS:
+            return cached
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:  # one load per tenant at a time, not one per request
+            cached = self._cache.get(tenant_id)
+            if cached is not None and time.monotonic() - cached.loaded_at < CLINIC_CACHE_SECONDS:
+                return cached
+            stored = await self.repository.get(tenant_id)
+            if stored is None:
+                await context.abort(grpc.StatusCode.NOT_FOUND, f"tenant_id: no clinic {tenant_id!r}")
+                raise AssertionError("unreachable")
+            cached = _Cached(build_clinic(stored.config), stored.slot_key, stored.version, time.monotonic())
+            self._cache[tenant_id] = cached
+            return cached
+
+    @staticmethod
+    async def _service(clinic: Clinic, service_id: str, context: grpc.aio.ServicerContext) -> AppointmentType:
+        service = clinic.service(service_id)
+        if service is None:
+            known = ", ".join(clinic.services)
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"service_id: unknown service {service_id!r} (known: {known})"
+            )
+            raise AssertionError("unreachable")
+        return service
+
+    @staticmethod
+    def _slot(cached: _Cached, slot: FreeSlot) -> common_pb2.Slot:
+        clinic = cached.clinic
+        service = clinic.services[slot.service_id]
+        provider = clinic.providers[slot.provider_id]
+        ref = slot_ids.SlotRef(
+            clinic.tenant_id, slot.provider_id, slot.service_id, slot.start, int(service.duration.total_seconds() // 60)
+        )
+        return common_pb2.Slot(
+            slot_id=slot_ids.encode(ref, cached.slot_key),
+            provider_id=slot.provider_id,
+            service_id=slot.service_id,
+            start=timestamp(slot.start),
+            end=timestamp(slot.end),
+            timezone=str(clinic.timezone.key),
+            local_start=slot.start.astimezone(clinic.timezone).strftime("%Y-%m-%dT%H:%M"),
+            provider_spoken_name=provider.spoken_name,
+            service_spoken_name=service.spoken_name,
+        )
+
+    async def _busy(
+        self, tenant_id: str, provider_ids: list[str], start: datetime, end: datetime, context: grpc.aio.ServicerContext
+    ) -> dict[str, list[Busy]]:
+        stub = self.deps.reservation
+        if stub is None:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "reservation service is not configured")
+            raise AssertionError("unreachable")
+        request = reservation_pb2.ListBusyRequest(
+            tenant_id=tenant_id,
+            provider_ids=provider_ids,
+            range=common_pb2.TimeRange(start=timestamp(start), end=timestamp(end)),
+        )
+        try:
+            reply = await stub.ListBusy(request, timeout=LIST_BUSY_TIMEOUT_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            # Offering slots without knowing what is taken would promise times we can't keep.
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"reservation service unavailable ({error.code().name})")
+            raise AssertionError("unreachable") from None
+        busy: dict[str, list[Busy]] = {}
+        for item in reply.busy:
+            busy.setdefault(item.provider_id, []).append(
+                Busy(item.range.start.ToDatetime(UTC), item.range.end.ToDatetime(UTC))
+            )
+        return busy
+
+    # --- configuration ---------------------------------------------------------------------
+    async def UpsertClinic(
+        self, request: pb.UpsertClinicRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpsertClinicResponse:
+        try:
+            build_clinic(request.clinic)
+        except ClinicConfigError as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(error.errors)[:4000])
+        changed, version = await self.repository.upsert(request.clinic)
+        self._cache.pop(request.clinic.tenant_id, None)
+        return pb.UpsertClinicResponse(changed=changed, version=version)
+
+    async def GetClinic(self, request: pb.GetClinicRequest, context: grpc.aio.ServicerContext) -> pb.GetClinicResponse:
+        if not request.tenant_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "tenant_id is required")
+        stored = await self.repository.get(request.tenant_id)
+        if stored is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"tenant_id: no clinic {request.tenant_id!r}")
+            raise AssertionError("unreachable")
+        config = pb.ClinicConfig()
+        config.CopyFrom(stored.config)
+        config.secret_sha256 = ""
+        return pb.GetClinicResponse(clinic=config, version=stored.version)
+
+    async def GetTenantAuth(
+        self, request: pb.GetTenantAuthRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTenantAuthResponse:
+        if not request.tenant_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "tenant_id is required")
+        digest = await self.repository.secret_sha256(request.tenant_id)
+        return pb.GetTenantAuthResponse(found=digest is not None, secret_sha256=digest or "")
+
+    async def ListProviders(
+        self, request: pb.ListProvidersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProvidersResponse:
+        stored = await self.GetClinic(pb.GetClinicRequest(tenant_id=request.tenant_id), context)
+        return pb.ListProvidersResponse(providers=stored.clinic.providers)
+
+    async def ListServices(
+        self, request: pb.ListServicesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListServicesResponse:
+        stored = await self.GetClinic(pb.GetClinicRequest(tenant_id=request.tenant_id), context)
+        return pb.ListServicesResponse(services=stored.clinic.services)
+
+    async def GetBookingRules(
+        self, request: pb.GetBookingRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetBookingRulesResponse:
+        cached = await self._clinic(request.tenant_id, context)
+        clinic = cached.clinic
+        rules = clinic.rules
+        if request.service_id:
+            rules = (await self._service(clinic, request.service_id, context)).rules
+        return pb.GetBookingRulesResponse(
+            rules=rules.to_proto(),
+            clinic_name=clinic.name,
+            timezone=str(clinic.timezone.key),
+            default_region=clinic.default_region,
+        )
+
+    # --- slots -----------------------------------------------------------------------------
+    async def FindSlots(self, request: pb.FindSlotsRequest, context: grpc.aio.ServicerContext) -> pb.FindSlotsResponse:
+        cached = await self._clinic(request.tenant_id, context)
+        clinic = cached.clinic
+        service = await self._service(clinic, request.service_id, context)
+        if request.provider_id and request.provider_id not in clinic.providers:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"provider_id: unknown provider {request.provider_id!r}"
+            )
+        if request.limit < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit: must not be negative")
+        limit = min(request.limit or DEFAULT_LIMIT, MAX_LIMIT)
+        now = self.deps.clock()
+        local_now = now.astimezone(clinic.timezone)
+
+        wanted: phrases.DateRequest | None = None
+        try:
+            if request.from_date:
+                first = phrases.resolve(request.from_date, local_now)
+                last = phrases.resolve(request.to_date, local_now) if request.to_date else first
+                wanted = phrases.DateRequest(
+                    first.start, max(first.end, last.end), first.part_of_day, None, first.in_past and last.in_past
+                )
+            elif request.date:
+                wanted = phrases.resolve(request.date, local_now)
+        except phrases.PhraseError as error:
+            field_name = "from_date" if request.from_date else "date"
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: {error}")
+
+        part = PARTS.get(request.part_of_day) or (wanted.part_of_day if wanted else None)
+        near = None
+        if wanted is not None and wanted.at is not None:
+            near = datetime.combine(wanted.start, wanted.at, tzinfo=clinic.timezone).astimezone(UTC)
+        the_plan = search.plan(clinic, service, wanted, now)
+        providers = [request.provider_id] if request.provider_id else list(service.provider_ids)
+        busy = await self._busy(clinic.tenant_id, providers, *the_plan.busy_range(clinic), context)
+        result = search.search(
+            clinic,
+            service,
+            the_plan,
+            busy,
+            now,
+            provider_ids=tuple(providers),
+            part=part,
+            near=near,
+            limit=limit,
+        )
+        reply = pb.FindSlotsResponse(
+            slots=[self._slot(cached, s) for s in result.slots],
+            alternatives=[self._slot(cached, s) for s in result.alternatives],
+            from_date=the_plan.first_day.isoformat(),
+            to_date=the_plan.last_day.isoformat(),
+            timezone=str(clinic.timezone.key),
+            part_of_day=PART_TO_PROTO.get(part, pb.PART_OF_DAY_UNSPECIFIED) if part else pb.PART_OF_DAY_UNSPECIFIED,
+        )
+        if result.refusal is not None:
+            cause, message = CAUSES[result.refusal]
+            reply.failure.CopyFrom(common_pb2.Failure(cause=cause, message=message))
+        return reply
+
+    async def ValidateSlot(
+        self, request: pb.ValidateSlotRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ValidateSlotResponse:
+        cached = await self._clinic(request.tenant_id, context)
+        clinic = cached.clinic
+        if request.slot_id:
+            try:
+                ref = slot_ids.decode(request.slot_id, cached.slot_key, clinic.tenant_id)
+            except slot_ids.SlotIdError as error:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"slot_id: {error}")
+                raise AssertionError("unreachable") from None
+            provider_id, service_id, start = ref.provider_id, ref.service_id, ref.start
+            duration_minutes: int | None = ref.duration_minutes
+        else:
+            if not request.provider_id:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "provider_id: required without slot_id")
+            if not request.HasField("start"):
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "start: required without slot_id")
+            provider_id, service_id = request.provider_id, request.service_id
+            start, duration_minutes = request.start.ToDatetime(UTC), None
+        service = clinic.service(service_id)
+        provider = clinic.providers.get(provider_id)
+        if service is None or provider is None or provider_id not in service.provider_ids:
+            return _refuse(common_pb2.FAILURE_CAUSE_NOT_FOUND, "That provider doesn't offer this appointment.")
+        if duration_minutes is not None and duration_minutes != int(service.duration.total_seconds() // 60):
+            return _refuse(common_pb2.FAILURE_CAUSE_SLOT_UNAVAILABLE, "That time is no longer offered.")
+
+        now = self.deps.clock()
+        earliest, horizon = bookable_window(clinic, service.rules, now)
+        if start < now:
+            return _refuse(common_pb2.FAILURE_CAUSE_DATE_IN_PAST, "That time has already passed.")
+        if start < earliest or start.astimezone(clinic.timezone).date() > horizon:
+            return _refuse(common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW, "That time can't be booked now.")
+        if not is_free_slot(clinic, service, provider_id, start, now):
+            return _refuse(
+                common_pb2.FAILURE_CAUSE_OUTSIDE_WORKING_HOURS, "That time isn't one of our appointment times."
+            )
+        slot = FreeSlot(provider_id, service.service_id, start, start + service.duration)
+        return pb.ValidateSlotResponse(
+            bookable=True,
+            slot=self._slot(cached, slot),
+            occupied=common_pb2.TimeRange(
+                start=timestamp(start - service.buffer_before),
+                end=timestamp(slot.end + service.buffer_after),
+            ),
+            rules=service.rules.to_proto(),
+        )
+
+
+def _refuse(cause: common_pb2.FailureCause.ValueType, message: str) -> pb.ValidateSlotResponse:
+    return pb.ValidateSlotResponse(bookable=False, failure=common_pb2.Failure(cause=cause, message=message))

@@ -1,0 +1,119 @@
+"""What FindSlots answers: the requested days' free slots, or the next days that have some.
+
+Pure: the servicer fetches the clinic and the busy intervals, this module decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from services.availability.clinic import AppointmentType, Clinic
+from services.availability.phrases import DateRequest, PartOfDay
+from services.availability.slots import Busy, FreeSlot, SlotQuery, bookable_window, free_slots, local_datetime
+
+# How far past the requested days we look for alternatives (bounded: the caller is waiting).
+ALTERNATIVE_SEARCH_DAYS = 14
+# How many days with free slots to offer as alternatives.
+ALTERNATIVE_DAYS = 2
+# When a time was asked for ("at 3 pm"), offer slots from an hour before to two hours after it.
+NEAR_TIME_BEFORE = timedelta(hours=1)
+NEAR_TIME_AFTER = timedelta(hours=2)
+DEFAULT_RANGE_DAYS = 7
+
+
+class Refusal:
+    DATE_IN_PAST = "DATE_IN_PAST"
+    OUTSIDE_BOOKING_WINDOW = "OUTSIDE_BOOKING_WINDOW"
+
+
+@dataclass(frozen=True)
+class Plan:
+    first_day: date
+    last_day: date
+    # Days searched for alternatives (after last_day, or from today when refused).
+    alternatives_from: date
+    alternatives_to: date
+    refusal: str | None
+
+    def busy_range(self, clinic: Clinic) -> tuple[datetime, datetime]:
+        """UTC range whose busy intervals can matter (a day's margin covers buffers and zones)."""
+        first = min(self.first_day, self.alternatives_from) - timedelta(days=1)
+        last = max(self.last_day, self.alternatives_to) + timedelta(days=2)
+        return (
+            local_datetime(first, 0, clinic.timezone).astimezone(UTC),
+            local_datetime(last, 0, clinic.timezone).astimezone(UTC),
+        )
+
+
+def plan(clinic: Clinic, service: AppointmentType, wanted: DateRequest | None, now: datetime) -> Plan:
+    today = now.astimezone(clinic.timezone).date()
+    _, horizon = bookable_window(clinic, service.rules, now)
+    if wanted is None:
+        first, last = today, min(today + timedelta(days=DEFAULT_RANGE_DAYS - 1), horizon)
+        return Plan(
+            first, last, last + timedelta(days=1), min(last + timedelta(days=ALTERNATIVE_SEARCH_DAYS), horizon), None
+        )
+    if wanted.in_past or wanted.end < today:
+        return Plan(
+            wanted.start,
+            wanted.end,
+            today,
+            min(today + timedelta(days=ALTERNATIVE_SEARCH_DAYS), horizon),
+            Refusal.DATE_IN_PAST,
+        )
+    if wanted.start > horizon:
+        start = max(today, horizon - timedelta(days=ALTERNATIVE_SEARCH_DAYS))
+        return Plan(wanted.start, wanted.end, start, horizon, Refusal.OUTSIDE_BOOKING_WINDOW)
+    first = max(wanted.start, today)
+    last = min(wanted.end, horizon)
+    return Plan(
+        first, last, last + timedelta(days=1), min(last + timedelta(days=ALTERNATIVE_SEARCH_DAYS), horizon), None
+    )
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    slots: list[FreeSlot]
+    alternatives: list[FreeSlot]
+    refusal: str | None
+
+
+def search(
+    clinic: Clinic,
+    service: AppointmentType,
+    the_plan: Plan,
+    busy: Mapping[str, Sequence[Busy]],
+    now: datetime,
+    *,
+    provider_ids: tuple[str, ...] = (),
+    part: PartOfDay | None = None,
+    near: datetime | None = None,
+    limit: int = 20,
+) -> SearchResult:
+    slots: list[FreeSlot] = []
+    if the_plan.refusal is None:
+        query = SlotQuery(the_plan.first_day, the_plan.last_day, provider_ids, part)
+        slots = free_slots(clinic, service, query, busy, now)
+        if near is not None:
+            close = [s for s in slots if near - NEAR_TIME_BEFORE <= s.start <= near + NEAR_TIME_AFTER]
+            slots = close or slots
+        slots = slots[:limit]
+    alternatives: list[FreeSlot] = []
+    if not slots and the_plan.alternatives_from <= the_plan.alternatives_to:
+        query = SlotQuery(the_plan.alternatives_from, the_plan.alternatives_to, provider_ids, part)
+        found = free_slots(clinic, service, query, busy, now)
+        if not found and part is not None:
+            # Nothing in that part of the day: any time beats nothing.
+            found = free_slots(clinic, service, SlotQuery(query.first_day, query.last_day, provider_ids), busy, now)
+        days: list[date] = []
+        for slot in found:
+            day = slot.start.astimezone(clinic.timezone).date()
+            if day not in days:
+                if len(days) == ALTERNATIVE_DAYS:
+                    break
+                days.append(day)
+            alternatives.append(slot)
+        alternatives = alternatives[:limit]
+    return SearchResult(slots, alternatives, the_plan.refusal)

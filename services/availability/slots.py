@@ -1,0 +1,223 @@
+"""Free-slot computation. Pure: no I/O, no clock (`now` is passed in).
+
+Working time is built per provider-local day from weekly hours, minus time off, plus extra
+hours; clinic holidays close the clinic's local days. Candidate starts step through wall-clock
+time from each working interval's start, so a 09:00 slot stays 09:00 across daylight-saving
+changes: a start inside the skipped spring-forward hour does not exist and is not offered, and
+in the repeated fall-back hour only the first occurrence of each wall time is offered.
+
+A slot is free when the appointment lies inside working time, it starts no earlier than
+now + minimum notice and no later than the booking horizon, and the time it occupies
+(appointment plus buffers before and after) overlaps no busy interval. Intervals are
+half-open: a booking ending at 10:00 does not block one starting at 10:00.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.availability.clinic import AppointmentType, Clinic, DateException, Provider, Rules, WallInterval
+from services.availability.phrases import PartOfDay
+
+DAY_MINUTES = 24 * 60
+AFTERNOON_STARTS = time(12, 0)
+EVENING_STARTS = time(17, 0)
+
+
+@dataclass(frozen=True, order=True)
+class Busy:
+    """An occupied UTC range [start, end) of one provider."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    provider_id: str
+    service_id: str
+    start: datetime  # UTC
+    end: datetime  # UTC, start + duration (buffers not included)
+
+
+def part_of_day(local: datetime) -> PartOfDay:
+    if local.time() < AFTERNOON_STARTS:
+        return PartOfDay.MORNING
+    if local.time() < EVENING_STARTS:
+        return PartOfDay.AFTERNOON
+    return PartOfDay.EVENING
+
+
+def local_datetime(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """Wall time `minutes` after midnight of `day` in `zone` (1440 = next midnight)."""
+    extra_days, minutes = divmod(minutes, DAY_MINUTES)
+    return datetime.combine(day + timedelta(days=extra_days), time(minutes // 60, minutes % 60), tzinfo=zone)
+
+
+def exists(local: datetime) -> bool:
+    """False for a wall time inside a spring-forward gap."""
+    round_trip = local.astimezone(UTC).astimezone(local.tzinfo)
+    return round_trip.replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+def subtract(intervals: Iterable[WallInterval], cuts: Iterable[WallInterval]) -> list[WallInterval]:
+    result = list(intervals)
+    for cut in cuts:
+        next_result = []
+        for piece in result:
+            if cut.end <= piece.start or cut.start >= piece.end:
+                next_result.append(piece)
+                continue
+            if piece.start < cut.start:
+                next_result.append(WallInterval(piece.start, cut.start))
+            if cut.end < piece.end:
+                next_result.append(WallInterval(cut.end, piece.end))
+        result = next_result
+    return result
+
+
+def union(intervals: Iterable[WallInterval]) -> list[WallInterval]:
+    merged: list[WallInterval] = []
+    for piece in sorted(intervals, key=lambda i: i.start):
+        if merged and piece.start <= merged[-1].end:
+            merged[-1] = WallInterval(merged[-1].start, max(merged[-1].end, piece.end))
+        else:
+            merged.append(piece)
+    return merged
+
+
+def working_day(provider: Provider, day: date) -> list[WallInterval]:
+    """The provider's working wall-clock intervals on one of their local days."""
+    intervals: list[WallInterval] = list(provider.weekly.get(day.isoweekday(), ()))
+    covering = [e for e in provider.exceptions if e.covers(day)]
+    for exception in covering:
+        if exception.time_off:
+            intervals = [] if not exception.intervals else subtract(intervals, exception.intervals)
+    extra = [i for e in covering if not e.time_off for i in e.intervals]
+    return union([*intervals, *extra])
+
+
+def closed_ranges(holidays: Sequence[DateException], zone: ZoneInfo, first: date, last: date) -> list[Busy]:
+    """Clinic holidays as UTC ranges that no appointment may touch."""
+    ranges: list[Busy] = []
+    day = first
+    while day <= last:
+        for holiday in holidays:
+            if holiday.time_off and holiday.covers(day):
+                pieces = holiday.intervals or (WallInterval(0, DAY_MINUTES),)
+                for piece in pieces:
+                    ranges.append(
+                        Busy(
+                            local_datetime(day, piece.start, zone).astimezone(UTC),
+                            local_datetime(day, piece.end, zone).astimezone(UTC),
+                        )
+                    )
+        day += timedelta(days=1)
+    return sorted(ranges)
+
+
+class BusyIndex:
+    """Sorted ranges with a running maximum of their ends: overlap queries in O(log n)."""
+
+    def __init__(self, ranges: Iterable[Busy]) -> None:
+        ordered = sorted(ranges)
+        self.starts = [r.start for r in ordered]
+        self.max_ends: list[datetime] = []
+        for r in ordered:
+            self.max_ends.append(max(self.max_ends[-1], r.end) if self.max_ends else r.end)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) overlaps any range."""
+        index = bisect.bisect_left(self.starts, end)  # ranges that start before `end`
+        return index > 0 and self.max_ends[index - 1] > start
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    first_day: date  # clinic-local
+    last_day: date  # clinic-local, inclusive
+    provider_ids: tuple[str, ...] = ()  # empty = every provider offering the service
+    part: PartOfDay | None = None
+    limit: int | None = None
+
+
+def bookable_window(clinic: Clinic, rules: Rules, now: datetime) -> tuple[datetime, date]:
+    """Earliest start (UTC) and last clinic-local day that may be booked now."""
+    earliest = now.astimezone(UTC) + timedelta(minutes=rules.min_notice_minutes)
+    last_day = now.astimezone(clinic.timezone).date() + timedelta(days=rules.max_days_ahead)
+    return earliest, last_day
+
+
+def free_slots(
+    clinic: Clinic,
+    service: AppointmentType,
+    query: SlotQuery,
+    busy: Mapping[str, Sequence[Busy]],
+    now: datetime,
+) -> list[FreeSlot]:
+    """Free slots of `service` on the clinic-local days of `query`, earliest first, then by provider."""
+    rules = service.rules
+    earliest, horizon = bookable_window(clinic, rules, now)
+    last_day = min(query.last_day, horizon)
+    if last_day < query.first_day:
+        return []
+    zone = clinic.timezone
+    window_start = local_datetime(query.first_day, 0, zone).astimezone(UTC)
+    window_end = local_datetime(last_day + timedelta(days=1), 0, zone).astimezone(UTC)
+    closed = BusyIndex(closed_ranges(clinic.holidays, zone, query.first_day, last_day))
+    step = rules.slot_interval_minutes
+
+    slots: list[tuple[datetime, int, FreeSlot]] = []
+    seen: set[tuple[str, datetime]] = set()
+    offered_by = [p for p in service.provider_ids if not query.provider_ids or p in query.provider_ids]
+    for provider_id in offered_by:
+        provider = clinic.providers.get(provider_id)
+        if provider is None:
+            continue
+        provider_busy = BusyIndex(busy.get(provider_id, ()))
+        pzone = provider.timezone
+        # Provider-local days that can touch the clinic-local window (zones may differ by a day).
+        day = window_start.astimezone(pzone).date() - timedelta(days=1)
+        last_local = window_end.astimezone(pzone).date()
+        while day <= last_local:
+            for interval in working_day(provider, day):
+                interval_end = local_datetime(day, interval.end, pzone).astimezone(UTC)
+                wall = interval.start
+                while wall < interval.end:
+                    local_start = local_datetime(day, wall, pzone)
+                    wall += step
+                    if not exists(local_start):
+                        continue  # inside the spring-forward gap
+                    start = local_start.astimezone(UTC)
+                    end = start + service.duration
+                    if end > interval_end:
+                        break
+                    if start < window_start or start >= window_end or start < earliest:
+                        continue
+                    if query.part is not None and part_of_day(start.astimezone(zone)) is not query.part:
+                        continue
+                    if closed.overlaps(start, end):
+                        continue
+                    occupied_start, occupied_end = start - service.buffer_before, end + service.buffer_after
+                    if provider_busy.overlaps(occupied_start, occupied_end):
+                        continue
+                    key = (provider_id, start)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    slots.append((start, provider.position, FreeSlot(provider_id, service.service_id, start, end)))
+            day += timedelta(days=1)
+    slots.sort(key=lambda item: (item[0], item[1]))
+    result = [slot for _, _, slot in slots]
+    return result if query.limit is None else result[: query.limit]
+
+
+def is_free_slot(clinic: Clinic, service: AppointmentType, provider_id: str, start: datetime, now: datetime) -> bool:
+    """Whether `start` is one of the slots the schedule and rules offer now (conflicts aside)."""
+    day = start.astimezone(clinic.timezone).date()
+    query = SlotQuery(day, day, provider_ids=(provider_id,))
+    return any(s.start == start for s in free_slots(clinic, service, query, {}, now))
