@@ -39,7 +39,7 @@ def _bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -155,7 +155,7 @@ class EmbeddedPostgres:
                 stale.unlink()  # its server is gone (checked above)
             self.logfile.touch()
             self._chown(self.logfile)
-            port = _free_port()
+            port = free_port()
             options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
             result = self._run(
                 "pg_ctl",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import asyncpg
 
-from common.embedded_pg import EmbeddedPostgres
+from common.embedded_pg import EmbeddedPostgres, free_port
 from common.migrations import apply_migrations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,20 +129,23 @@ async def run() -> int:
         env.setdefault("DEMO_TENANT_SECRET", secrets.token_urlsafe(24))
         env["PYTHONUNBUFFERED"] = "1"
 
-        for name, port_var, addr_var, default in (
-            ("availability", "AVAILABILITY_PORT", "AVAILABILITY_ADDR", 50051),
-            ("reservation", "RESERVATION_PORT", "RESERVATION_ADDR", 50052),
-            ("notification", "NOTIFICATION_PORT", "NOTIFICATION_ADDR", 50053),
-        ):
-            env.setdefault(port_var, str(default))
-            child = await spawn(name, f"services.{name}", env)
-            children.append(child)
-            port = await asyncio.wait_for(asyncio.shield(child.port), START_TIMEOUT_SECONDS)
-            env[addr_var] = f"127.0.0.1:{port}"
-        env.setdefault("GATEWAY_PORT", "8080")
-        gateway = await spawn("gateway", "gateway", env)
-        children.append(gateway)
-        gateway_port = await asyncio.wait_for(asyncio.shield(gateway.port), START_TIMEOUT_SECONDS)
+        processes = (
+            ("availability", "services.availability", "AVAILABILITY_PORT", "AVAILABILITY_ADDR", 50051),
+            ("reservation", "services.reservation", "RESERVATION_PORT", "RESERVATION_ADDR", 50052),
+            ("notification", "services.notification", "NOTIFICATION_PORT", "NOTIFICATION_ADDR", 50053),
+            ("gateway", "gateway", "GATEWAY_PORT", "", 8080),
+        )
+        # Services call each other, so every address must be known before any starts: a port
+        # of 0 is replaced by a free port chosen here (tests use this to run beside others).
+        for _, _, port_var, addr_var, default in processes:
+            port = int(env.get(port_var) or default)
+            env[port_var] = str(port or free_port())
+            if addr_var:
+                env[addr_var] = f"127.0.0.1:{env[port_var]}"
+        for name, module, _, _, _ in processes:
+            children.append(await spawn(name, module, env))
+        ports = [await asyncio.wait_for(asyncio.shield(child.port), START_TIMEOUT_SECONDS) for child in children]
+        gateway_port = ports[-1]
 
         if await load_demo_clinic(env):
             say("demo clinic loaded as tenant 'demo'")

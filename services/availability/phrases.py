@@ -305,8 +305,10 @@ def _resolve_day(text: str, today: date) -> DateRequest:
         monday = today + timedelta(days=7 - today.weekday())
         return DateRequest(monday, monday + timedelta(days=6))
     if text in ("this weekend", "the weekend", "weekend"):
+        if today.weekday() == 6:
+            return DateRequest(today, today)
         saturday = _next_weekday(today, 5)
-        return DateRequest(max(today, saturday - timedelta(days=0)), saturday + timedelta(days=1))
+        return DateRequest(saturday, saturday + timedelta(days=1))
     if text in ("next weekend",):
         saturday = today + timedelta(days=7 - today.weekday() + 5)
         return DateRequest(saturday, saturday + timedelta(days=1))
