@@ -1,0 +1,227 @@
+"""AvailabilityService over real gRPC, against the real database and reservation service."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import grpc
+import pytest
+
+from booking.availability.v1 import availability_pb2 as pb
+from booking.common.v1 import common_pb2
+from services.availability.clinic_file import load_clinic_file
+from tests.conftest import Clock, Stack
+from tests.processes import ROOT
+
+NY = ZoneInfo("America/New_York")
+DEMO_FILE = ROOT / "clinics" / "demo.yaml"
+SECRET_ENV = {"DEMO_TENANT_SECRET": "demo-secret-for-tests-0123456789"}
+MONDAY_7AM = datetime(2026, 11, 23, 7, 0, tzinfo=NY)
+
+
+async def load_demo(stack: Stack) -> pb.UpsertClinicResponse:
+    config = load_clinic_file(DEMO_FILE, SECRET_ENV)
+    reply: pb.UpsertClinicResponse = await stack.availability_stub.UpsertClinic(pb.UpsertClinicRequest(clinic=config))
+    return reply
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.availability", "load-clinic", *args,
+        cwd=ROOT, env={"PATH": "/usr/bin:/bin", **SECRET_ENV},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_load_clinic_twice_changes_nothing_and_an_edit_updates(
+    stack: Stack, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    target = f"127.0.0.1:{stack.availability.port}"
+    code, out, err = await run_cli(str(DEMO_FILE), "--target", target)
+    assert code == 0, err
+    assert "'demo' updated (version 1)" in out
+    before = await pool.fetchrow("SELECT version, updated_at FROM availability.clinics WHERE tenant_id = 'demo'")
+    code, out, _ = await run_cli(str(DEMO_FILE), "--target", target)
+    assert code == 0 and "'demo' unchanged (version 1)" in out
+    after = await pool.fetchrow("SELECT version, updated_at FROM availability.clinics WHERE tenant_id = 'demo'")
+    assert before == after
+    assert await pool.fetchval("SELECT count(*) FROM availability.providers WHERE tenant_id = 'demo'") == 3
+
+    edited = tmp_path / "demo.yaml"
+    edited.write_text(DEMO_FILE.read_text().replace("name: Acme Dental", "name: Acme Dental Care"))
+    code, out, _ = await run_cli(str(edited), "--target", target)
+    assert code == 0 and "updated (version 2)" in out
+    reply = await stack.availability_stub.GetClinic(pb.GetClinicRequest(tenant_id="demo"))
+    assert reply.clinic.name == "Acme Dental Care" and reply.version == 2
+    assert reply.clinic.secret_sha256 == ""  # never handed out
+
+
+async def test_broken_file_is_rejected_whole_with_the_field_path(
+    stack: Stack, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(DEMO_FILE.read_text().replace('tue: ["09:00-12:00", "13:00-17:00"]', 'tue: ["17:00-09:00"]'))
+    code, _, err = await run_cli(str(broken), "--target", f"127.0.0.1:{stack.availability.port}")
+    assert code == 1
+    assert "providers[0].hours.tue[0]: end 09:00 is before start 17:00" in err
+    assert await pool.fetchval("SELECT count(*) FROM availability.clinics") == 0
+
+    # A gRPC client that skips the file reader gets the same check from the service.
+    config = load_clinic_file(DEMO_FILE, SECRET_ENV)
+    config.providers[1].weekly_hours[0].intervals[0].end = "07:00"
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stack.availability_stub.UpsertClinic(pb.UpsertClinicRequest(clinic=config))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "providers[1].hours.mon[0]: end 07:00 is before start 10:00" in (caught.value.details() or "")
+    assert await pool.fetchval("SELECT count(*) FROM availability.clinics") == 0
+
+
+async def test_find_slots_for_the_demo_clinic(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    reply = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="tomorrow", limit=50))
+    assert (reply.from_date, reply.to_date, reply.timezone) == ("2026-11-24", "2026-11-24", "America/New_York")
+    starts = [s.local_start for s in reply.slots]
+    assert starts[0] == "2026-11-24T09:00"
+    assert "2026-11-24T11:30" in starts and "2026-11-24T11:45" not in starts  # lunch break at 12
+    assert {s.provider_id for s in reply.slots} == {"dr-lee"}  # Dr. Patel does not work Tuesdays
+    first = reply.slots[0]
+    assert first.service_id == "cleaning" and first.provider_spoken_name == "Doctor Lee"
+    assert first.end.ToDatetime(UTC) - first.start.ToDatetime(UTC) == timedelta(minutes=30)
+    assert not reply.HasField("failure") and not reply.alternatives
+
+    afternoon = await stack.availability_stub.FindSlots(
+        pb.FindSlotsRequest(tenant_id="demo", date="tomorrow afternoon", provider_id="dr-lee", limit=3)
+    )
+    assert [s.local_start for s in afternoon.slots] == ["2026-11-24T13:00", "2026-11-24T13:15", "2026-11-24T13:30"]
+    assert afternoon.part_of_day == pb.PART_OF_DAY_AFTERNOON
+
+
+async def test_closed_day_offers_the_next_days_and_a_past_date_is_refused(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    holiday = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="Dec 25", limit=5))
+    assert not holiday.slots and not holiday.HasField("failure")
+    assert holiday.alternatives[0].local_start == "2026-12-26T09:00"  # Saturday: Dr. Patel
+    assert holiday.alternatives[0].provider_id == "dr-patel"
+
+    past = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="2026-11-01"))
+    assert past.failure.cause == common_pb2.FAILURE_CAUSE_DATE_IN_PAST and not past.slots
+    assert past.alternatives[0].local_start.startswith("2026-11-23")  # today, after the notice
+
+    far = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="2027-06-01"))
+    assert far.failure.cause == common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW
+
+
+async def test_busy_time_hides_slots_and_cancelled_time_is_offered_again(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    start = datetime(2026, 11, 24, 9, 0, tzinfo=NY)
+    reservation_id = await pool.fetchval(
+        """
+        INSERT INTO reservation.reservations
+            (tenant_id, provider_id, service_id, starts_at, ends_at, occupied, timezone, status)
+        VALUES ('demo', 'dr-lee', 'cleaning', $1, $2, tstzrange($1, $3), 'America/New_York', 'CONFIRMED')
+        RETURNING reservation_id
+        """,
+        start, start + timedelta(minutes=30), start + timedelta(minutes=40),
+    )  # fmt: skip
+    request = pb.FindSlotsRequest(tenant_id="demo", date="tomorrow", limit=2)
+    reply = await stack.availability_stub.FindSlots(request)
+    # Taken 09:00-09:40 (with its buffer); a new cleaning needs 40 minutes clear.
+    assert [s.local_start for s in reply.slots] == ["2026-11-24T09:45", "2026-11-24T10:00"]
+    await pool.execute(
+        "UPDATE reservation.reservations SET status = 'CANCELED' WHERE reservation_id = $1", reservation_id
+    )
+    reply = await stack.availability_stub.FindSlots(request)
+    assert [s.local_start for s in reply.slots] == ["2026-11-24T09:00", "2026-11-24T09:15"]
+
+
+async def test_validate_slot_accepts_a_real_slot_and_refuses_the_rest(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    found = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="tomorrow", limit=1))
+    slot = found.slots[0]
+    ok = await stack.availability_stub.ValidateSlot(pb.ValidateSlotRequest(tenant_id="demo", slot_id=slot.slot_id))
+    assert ok.bookable and ok.slot.slot_id == slot.slot_id
+    assert ok.occupied.end.ToDatetime(UTC) - ok.occupied.start.ToDatetime(UTC) == timedelta(minutes=40)
+    assert ok.rules.hold_minutes == 10 and ok.rules.otp_required
+
+    by_time = await stack.availability_stub.ValidateSlot(
+        pb.ValidateSlotRequest(tenant_id="demo", provider_id="dr-lee", service_id="cleaning", start=slot.start)
+    )
+    assert by_time.bookable and by_time.slot.slot_id == slot.slot_id
+
+    forged = slot.slot_id[:-3] + ("xyz" if not slot.slot_id.endswith("xyz") else "abc")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stack.availability_stub.ValidateSlot(pb.ValidateSlotRequest(tenant_id="demo", slot_id=forged))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "slot_id" in (caught.value.details() or "")
+
+    lunch = datetime(2026, 11, 24, 12, 0, tzinfo=NY)
+    outside = await stack.availability_stub.ValidateSlot(
+        pb.ValidateSlotRequest(tenant_id="demo", provider_id="dr-lee", service_id="cleaning", start=_ts(lunch))
+    )
+    assert not outside.bookable and outside.failure.cause == common_pb2.FAILURE_CAUSE_OUTSIDE_WORKING_HOURS
+
+    not_offered = await stack.availability_stub.ValidateSlot(
+        pb.ValidateSlotRequest(tenant_id="demo", provider_id="dr-lee", service_id="whitening", start=slot.start)
+    )
+    assert not not_offered.bookable and not_offered.failure.cause == common_pb2.FAILURE_CAUSE_NOT_FOUND
+
+    clock.advance(days=2)  # the slot is now in the past: the same id is stale
+    stale = await stack.availability_stub.ValidateSlot(pb.ValidateSlotRequest(tenant_id="demo", slot_id=slot.slot_id))
+    assert not stale.bookable and stale.failure.cause == common_pb2.FAILURE_CAUSE_DATE_IN_PAST
+
+
+async def test_bad_requests_name_the_field(stack: Stack) -> None:
+    await load_demo(stack)
+    cases = [
+        (pb.FindSlotsRequest(tenant_id=""), grpc.StatusCode.INVALID_ARGUMENT, "tenant_id"),
+        (pb.FindSlotsRequest(tenant_id="nobody"), grpc.StatusCode.NOT_FOUND, "tenant_id"),
+        (pb.FindSlotsRequest(tenant_id="demo", service_id="haircut"), grpc.StatusCode.INVALID_ARGUMENT, "service_id"),
+        (pb.FindSlotsRequest(tenant_id="demo", provider_id="dr-who"), grpc.StatusCode.INVALID_ARGUMENT, "provider_id"),
+        (pb.FindSlotsRequest(tenant_id="demo", date="blursday"), grpc.StatusCode.INVALID_ARGUMENT, "date"),
+        (pb.FindSlotsRequest(tenant_id="demo", limit=-1), grpc.StatusCode.INVALID_ARGUMENT, "limit"),
+    ]
+    for request, code, field in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stack.availability_stub.FindSlots(request)
+        assert caught.value.code() == code, request
+        assert (caught.value.details() or "").startswith(field), caught.value.details()
+
+
+async def test_find_slots_is_unavailable_while_reservation_is_down(stack: Stack) -> None:
+    await load_demo(stack)
+    await stack.reservation.stop(0)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo"), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_booking_rules_and_tenant_auth(stack: Stack) -> None:
+    await load_demo(stack)
+    rules = await stack.availability_stub.GetBookingRules(
+        pb.GetBookingRulesRequest(tenant_id="demo", service_id="consult")
+    )
+    assert not rules.rules.otp_required and rules.timezone == "America/New_York"
+    auth = await stack.availability_stub.GetTenantAuth(pb.GetTenantAuthRequest(tenant_id="demo"))
+    assert auth.found and len(auth.secret_sha256) == 64
+    missing = await stack.availability_stub.GetTenantAuth(pb.GetTenantAuthRequest(tenant_id="nobody"))
+    assert not missing.found
+
+
+def _ts(value: datetime):  # type: ignore[no-untyped-def]
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    stamp = Timestamp()
+    stamp.FromDatetime(value.astimezone(UTC))
+    return stamp
