@@ -37,14 +37,19 @@ class Plan:
     alternatives_to: date
     refusal: str | None
 
-    def busy_range(self, clinic: Clinic) -> tuple[datetime, datetime]:
-        """UTC range whose busy intervals can matter (a day's margin covers buffers and zones)."""
-        first = min(self.first_day, self.alternatives_from) - timedelta(days=1)
-        last = max(self.last_day, self.alternatives_to) + timedelta(days=2)
-        return (
-            local_datetime(first, 0, clinic.timezone).astimezone(UTC),
-            local_datetime(last, 0, clinic.timezone).astimezone(UTC),
-        )
+    def requested_range(self, clinic: Clinic) -> tuple[datetime, datetime]:
+        return _utc_range(clinic, self.first_day, self.last_day)
+
+    def alternatives_range(self, clinic: Clinic) -> tuple[datetime, datetime]:
+        return _utc_range(clinic, self.alternatives_from, self.alternatives_to)
+
+
+def _utc_range(clinic: Clinic, first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC range whose busy intervals can matter for these days (a day's margin covers buffers)."""
+    return (
+        local_datetime(first - timedelta(days=1), 0, clinic.timezone).astimezone(UTC),
+        local_datetime(last + timedelta(days=2), 0, clinic.timezone).astimezone(UTC),
+    )
 
 
 def plan(clinic: Clinic, service: AppointmentType, wanted: DateRequest | None, now: datetime) -> Plan:
@@ -73,14 +78,7 @@ def plan(clinic: Clinic, service: AppointmentType, wanted: DateRequest | None, n
     )
 
 
-@dataclass(frozen=True)
-class SearchResult:
-    slots: list[FreeSlot]
-    alternatives: list[FreeSlot]
-    refusal: str | None
-
-
-def search(
+def requested_slots(
     clinic: Clinic,
     service: AppointmentType,
     the_plan: Plan,
@@ -91,29 +89,47 @@ def search(
     part: PartOfDay | None = None,
     near: datetime | None = None,
     limit: int = 20,
-) -> SearchResult:
-    slots: list[FreeSlot] = []
-    if the_plan.refusal is None:
-        query = SlotQuery(the_plan.first_day, the_plan.last_day, provider_ids, part)
-        slots = free_slots(clinic, service, query, busy, now)
-        if near is not None:
-            close = [s for s in slots if near - NEAR_TIME_BEFORE <= s.start <= near + NEAR_TIME_AFTER]
-            slots = close or slots
-        slots = slots[:limit]
-    alternatives: list[FreeSlot] = []
-    if not slots and the_plan.alternatives_from <= the_plan.alternatives_to:
-        query = SlotQuery(the_plan.alternatives_from, the_plan.alternatives_to, provider_ids, part)
+) -> list[FreeSlot]:
+    """Free slots in the requested days (none when the request was refused)."""
+    if the_plan.refusal is not None:
+        return []
+    # Near a time, look at the whole day first and pick the slots around it.
+    query = SlotQuery(the_plan.first_day, the_plan.last_day, provider_ids, part, None if near else limit)
+    slots = free_slots(clinic, service, query, busy, now)
+    if near is not None:
+        close = [s for s in slots if near - NEAR_TIME_BEFORE <= s.start <= near + NEAR_TIME_AFTER]
+        slots = close or slots
+    return slots[:limit]
+
+
+def alternative_slots(
+    clinic: Clinic,
+    service: AppointmentType,
+    the_plan: Plan,
+    busy: Mapping[str, Sequence[Busy]],
+    now: datetime,
+    *,
+    provider_ids: tuple[str, ...] = (),
+    part: PartOfDay | None = None,
+    limit: int = 20,
+) -> list[FreeSlot]:
+    """Slots from the next days that have some (at most ALTERNATIVE_DAYS days)."""
+    if the_plan.alternatives_from > the_plan.alternatives_to:
+        return []
+    found: list[FreeSlot] = []
+    for wanted_part in (part, None) if part is not None else (None,):
+        # Nothing in that part of the day: any time beats nothing.
+        query = SlotQuery(the_plan.alternatives_from, the_plan.alternatives_to, provider_ids, wanted_part, limit)
         found = free_slots(clinic, service, query, busy, now)
-        if not found and part is not None:
-            # Nothing in that part of the day: any time beats nothing.
-            found = free_slots(clinic, service, SlotQuery(query.first_day, query.last_day, provider_ids), busy, now)
-        days: list[date] = []
-        for slot in found:
-            day = slot.start.astimezone(clinic.timezone).date()
-            if day not in days:
-                if len(days) == ALTERNATIVE_DAYS:
-                    break
-                days.append(day)
-            alternatives.append(slot)
-        alternatives = alternatives[:limit]
-    return SearchResult(slots, alternatives, the_plan.refusal)
+        if found:
+            break
+    days: list[date] = []
+    alternatives: list[FreeSlot] = []
+    for slot in found:
+        day = slot.start.astimezone(clinic.timezone).date()
+        if day not in days:
+            if len(days) == ALTERNATIVE_DAYS:
+                break
+            days.append(day)
+        alternatives.append(slot)
+    return alternatives[:limit]

@@ -250,28 +250,28 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             near = datetime.combine(wanted.start, wanted.at, tzinfo=clinic.timezone).astimezone(UTC)
         the_plan = search.plan(clinic, service, wanted, now)
         providers = [request.provider_id] if request.provider_id else list(service.provider_ids)
-        busy = await self._busy(clinic.tenant_id, providers, *the_plan.busy_range(clinic), context)
-        result = search.search(
-            clinic,
-            service,
-            the_plan,
-            busy,
-            now,
-            provider_ids=tuple(providers),
-            part=part,
-            near=near,
-            limit=limit,
-        )
+        slots: list[FreeSlot] = []
+        if the_plan.refusal is None:
+            busy = await self._busy(clinic.tenant_id, providers, *the_plan.requested_range(clinic), context)
+            slots = search.requested_slots(
+                clinic, service, the_plan, busy, now, provider_ids=tuple(providers), part=part, near=near, limit=limit
+            )
+        alternatives: list[FreeSlot] = []
+        if not slots:  # a second, rarer round trip: only when the asked-for days are full
+            busy = await self._busy(clinic.tenant_id, providers, *the_plan.alternatives_range(clinic), context)
+            alternatives = search.alternative_slots(
+                clinic, service, the_plan, busy, now, provider_ids=tuple(providers), part=part, limit=limit
+            )
         reply = pb.FindSlotsResponse(
-            slots=[self._slot(cached, s) for s in result.slots],
-            alternatives=[self._slot(cached, s) for s in result.alternatives],
+            slots=[self._slot(cached, s) for s in slots],
+            alternatives=[self._slot(cached, s) for s in alternatives],
             from_date=the_plan.first_day.isoformat(),
             to_date=the_plan.last_day.isoformat(),
             timezone=str(clinic.timezone.key),
             part_of_day=PART_TO_PROTO.get(part, pb.PART_OF_DAY_UNSPECIFIED) if part else pb.PART_OF_DAY_UNSPECIFIED,
         )
-        if result.refusal is not None:
-            cause, message = CAUSES[result.refusal]
+        if the_plan.refusal is not None:
+            cause, message = CAUSES[the_plan.refusal]
             reply.failure.CopyFrom(common_pb2.Failure(cause=cause, message=message))
         return reply
 

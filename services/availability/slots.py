@@ -15,7 +15,7 @@ half-open: a booking ending at 10:00 does not block one starting at 10:00.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -152,6 +152,31 @@ def bookable_window(clinic: Clinic, rules: Rules, now: datetime) -> tuple[dateti
     return earliest, last_day
 
 
+def _starts(day: date, interval: WallInterval, zone: ZoneInfo, step: int, duration: timedelta) -> Iterator[datetime]:
+    """UTC starts stepping through wall-clock time in one working interval, appointment inside it."""
+    local_start = local_datetime(day, interval.start, zone)
+    local_end = local_datetime(day, interval.end, zone)
+    interval_end = local_end.astimezone(UTC)
+    if local_start.utcoffset() == local_end.utcoffset() and exists(local_start):
+        # No clock change inside (the usual case): wall-clock steps are UTC steps.
+        start = local_start.astimezone(UTC)
+        delta = timedelta(minutes=step)
+        while start + duration <= interval_end:
+            yield start
+            start += delta
+        return
+    wall = interval.start
+    while wall < interval.end:
+        local = local_datetime(day, wall, zone)
+        wall += step
+        if not exists(local):
+            continue  # inside the spring-forward gap
+        start = local.astimezone(UTC)
+        if start + duration > interval_end:
+            return
+        yield start
+
+
 def free_slots(
     clinic: Clinic,
     service: AppointmentType,
@@ -159,60 +184,62 @@ def free_slots(
     busy: Mapping[str, Sequence[Busy]],
     now: datetime,
 ) -> list[FreeSlot]:
-    """Free slots of `service` on the clinic-local days of `query`, earliest first, then by provider."""
+    """Free slots of `service` on the clinic-local days of `query`, earliest first, then by provider.
+
+    Days are computed in order and the search stops after the day that reaches `limit`.
+    """
     rules = service.rules
     earliest, horizon = bookable_window(clinic, rules, now)
     last_day = min(query.last_day, horizon)
-    if last_day < query.first_day:
-        return []
     zone = clinic.timezone
-    window_start = local_datetime(query.first_day, 0, zone).astimezone(UTC)
-    window_end = local_datetime(last_day + timedelta(days=1), 0, zone).astimezone(UTC)
-    closed = BusyIndex(closed_ranges(clinic.holidays, zone, query.first_day, last_day))
     step = rules.slot_interval_minutes
-
-    slots: list[tuple[datetime, int, FreeSlot]] = []
-    seen: set[tuple[str, datetime]] = set()
-    offered_by = [p for p in service.provider_ids if not query.provider_ids or p in query.provider_ids]
-    for provider_id in offered_by:
-        provider = clinic.providers.get(provider_id)
-        if provider is None:
+    offered_by = [
+        clinic.providers[p]
+        for p in service.provider_ids
+        if p in clinic.providers and (not query.provider_ids or p in query.provider_ids)
+    ]
+    busy_index = {p.provider_id: BusyIndex(busy.get(p.provider_id, ())) for p in offered_by}
+    working: dict[tuple[str, date], list[WallInterval]] = {}
+    result: list[FreeSlot] = []
+    day = query.first_day
+    while day <= last_day:
+        day_start = local_datetime(day, 0, zone).astimezone(UTC)
+        day_end = local_datetime(day + timedelta(days=1), 0, zone).astimezone(UTC)
+        day += timedelta(days=1)
+        if day_end <= earliest:
             continue
-        provider_busy = BusyIndex(busy.get(provider_id, ()))
-        pzone = provider.timezone
-        # Provider-local days that can touch the clinic-local window (zones may differ by a day).
-        day = window_start.astimezone(pzone).date() - timedelta(days=1)
-        last_local = window_end.astimezone(pzone).date()
-        while day <= last_local:
-            for interval in working_day(provider, day):
-                interval_end = local_datetime(day, interval.end, pzone).astimezone(UTC)
-                wall = interval.start
-                while wall < interval.end:
-                    local_start = local_datetime(day, wall, pzone)
-                    wall += step
-                    if not exists(local_start):
-                        continue  # inside the spring-forward gap
-                    start = local_start.astimezone(UTC)
-                    end = start + service.duration
-                    if end > interval_end:
-                        break
-                    if start < window_start or start >= window_end or start < earliest:
-                        continue
-                    if query.part is not None and part_of_day(start.astimezone(zone)) is not query.part:
-                        continue
-                    if closed.overlaps(start, end):
-                        continue
-                    occupied_start, occupied_end = start - service.buffer_before, end + service.buffer_after
-                    if provider_busy.overlaps(occupied_start, occupied_end):
-                        continue
-                    key = (provider_id, start)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    slots.append((start, provider.position, FreeSlot(provider_id, service.service_id, start, end)))
-            day += timedelta(days=1)
-    slots.sort(key=lambda item: (item[0], item[1]))
-    result = [slot for _, _, slot in slots]
+        closed = BusyIndex(closed_ranges(clinic.holidays, zone, day - timedelta(days=1), day - timedelta(days=1)))
+        found: list[tuple[datetime, int, FreeSlot]] = []
+        for provider in offered_by:
+            pzone = provider.timezone
+            provider_busy = busy_index[provider.provider_id]
+            seen: set[datetime] = set()
+            pday = day_start.astimezone(pzone).date() - timedelta(days=1)
+            plast = day_end.astimezone(pzone).date()
+            while pday <= plast:
+                key = (provider.provider_id, pday)
+                if key not in working:
+                    working[key] = working_day(provider, pday)
+                for interval in working[key]:
+                    for start in _starts(pday, interval, pzone, step, service.duration):
+                        if start < day_start or start >= day_end or start < earliest or start in seen:
+                            continue
+                        end = start + service.duration
+                        if query.part is not None and part_of_day(start.astimezone(zone)) is not query.part:
+                            continue
+                        if closed.overlaps(start, end):
+                            continue
+                        if provider_busy.overlaps(start - service.buffer_before, end + service.buffer_after):
+                            continue
+                        seen.add(start)
+                        found.append(
+                            (start, provider.position, FreeSlot(provider.provider_id, service.service_id, start, end))
+                        )
+                pday += timedelta(days=1)
+        found.sort(key=lambda item: (item[0], item[1]))
+        result.extend(slot for _, _, slot in found)
+        if query.limit is not None and len(result) >= query.limit:
+            break
     return result if query.limit is None else result[: query.limit]
 
 

@@ -1,0 +1,44 @@
+"""Shared benchmark plumbing: a real PostgreSQL and a fresh database."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from common.embedded_pg import EmbeddedPostgres
+from common.migrations import apply_migrations
+
+
+@asynccontextmanager
+async def bench_database() -> AsyncIterator[str]:
+    """A fresh, migrated database on DATABASE_URL's server or the embedded one; dropped afterwards."""
+    embedded = None
+    admin = os.environ.get("DATABASE_URL")
+    if not admin:
+        embedded = EmbeddedPostgres()
+        admin = embedded.start()
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await apply_migrations(url)
+        yield url
+    finally:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+        if embedded is not None:
+            embedded.stop_if_started_here()
+
+
+def percentiles(samples_ms: list[float]) -> str:
+    ordered = sorted(samples_ms)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return f"p50 {q[49]:7.2f} ms   p99 {q[98]:7.2f} ms   max {ordered[-1]:7.2f} ms   n={len(ordered)}"
