@@ -105,6 +105,7 @@ from gateway.config import GatewayConfig  # noqa: E402
 from services.availability.server import create_server as create_availability  # noqa: E402
 from services.availability.servicer import AvailabilityDeps  # noqa: E402
 from services.notification.server import create_server as create_notification  # noqa: E402
+from services.reservation.server import ReservationRuntime  # noqa: E402
 from services.reservation.server import create_server as create_reservation  # noqa: E402
 from services.reservation.servicer import ReservationDeps  # noqa: E402
 
@@ -127,7 +128,7 @@ class Clock:
 @dataclass
 class Stack:
     availability: GrpcService
-    reservation: GrpcService
+    reservation: ReservationRuntime
     notification: GrpcService
     availability_deps: AvailabilityDeps
     reservation_deps: ReservationDeps

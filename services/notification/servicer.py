@@ -2,13 +2,208 @@
 
 from __future__ import annotations
 
-import asyncpg
+import re
+from typing import NoReturn
 
+import asyncpg
+import grpc
+import phonenumbers
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from booking.common.v1 import common_pb2
+from booking.notification.v1 import notification_pb2 as pb
 from booking.notification.v1 import notification_pb2_grpc
+from common.logs import mask_phone
+from services.notification import templates
+from services.notification.repository import MessageRow, NotificationRepository
+
+KINDS = {
+    pb.MESSAGE_KIND_OTP: "OTP",
+    pb.MESSAGE_KIND_CONFIRMATION: "CONFIRMATION",
+    pb.MESSAGE_KIND_CANCELLATION: "CANCELLATION",
+    pb.MESSAGE_KIND_REMINDER: "REMINDER",
+    pb.MESSAGE_KIND_RESCHEDULE: "RESCHEDULE",
+}
+KIND_TO_PROTO = {v: k for k, v in KINDS.items()}
+STATUSES = {
+    "QUEUED": pb.MESSAGE_STATUS_QUEUED,
+    "SENT": pb.MESSAGE_STATUS_SENT,
+    "DELIVERED": pb.MESSAGE_STATUS_DELIVERED,
+    "UNDELIVERED": pb.MESSAGE_STATUS_UNDELIVERED,
+    "FAILED": pb.MESSAGE_STATUS_FAILED,
+    "SUPPRESSED": pb.MESSAGE_STATUS_SUPPRESSED,
+}
+STATUS_NAMES = {v: k for k, v in STATUSES.items()}
+# Twilio's MessageStatus values -> ours ("queued", "accepted", "sending" say nothing new).
+TWILIO_STATUS = {"sent": "SENT", "delivered": "DELIVERED", "undelivered": "UNDELIVERED", "failed": "FAILED"}
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
+START_WORDS = {"start", "unstop", "yes"}
+HELP_WORDS = {"help", "info"}
+MAX_BODY = 1600
+
+
+def timestamp(value: object) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)  # type: ignore[arg-type]
+    return stamp
+
+
+def message_of(row: MessageRow) -> pb.Message:
+    body = row.body
+    if row.kind == "OTP":
+        body = re.sub(r"\d{4,8}", lambda m: "*" * len(m.group(0)), body)  # support staff never see codes
+    return pb.Message(
+        message_id=row.message_id,
+        tenant_id=row.tenant_id,
+        dedupe_key=row.dedupe_key,
+        kind=KIND_TO_PROTO.get(row.kind, pb.MESSAGE_KIND_UNSPECIFIED),
+        to=row.to_phone,
+        body=body,
+        status=STATUSES[row.status],
+        attempts=row.attempts,
+        provider_sid=row.provider_sid,
+        error_code=row.error_code,
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+        segments=row.segments,
+    )
 
 
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
-    """RPCs not overridden here answer UNIMPLEMENTED."""
-
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.repository = NotificationRepository(pool)
+
+    @staticmethod
+    async def _invalid(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+        raise AssertionError("unreachable")
+
+    async def _phone(self, context: grpc.aio.ServicerContext, name: str, phone: str) -> str:
+        try:
+            parsed = phonenumbers.parse(phone, None)
+            valid = phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            await self._invalid(context, f"{name}: {mask_phone(phone)!r} is not a valid E.164 phone number")
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    async def EnqueueSms(
+        self, request: pb.EnqueueSmsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EnqueueSmsResponse:
+        for name in ("tenant_id", "to", "dedupe_key"):
+            if not getattr(request, name):
+                await self._invalid(context, f"{name} is required")
+        to = await self._phone(context, "to", request.to)
+        kind = KINDS.get(request.kind, "OTHER")
+        if request.body:
+            body = request.body
+        elif kind == "OTHER":
+            await self._invalid(context, "body is required when kind is not set")
+        elif kind == "OTP":
+            if not re.fullmatch(r"\d{4,8}", request.otp_code):
+                await self._invalid(context, "otp_code: 4 to 8 digits are required")
+            body = templates.render("OTP", request.appointment.clinic_name, code=request.otp_code)
+        else:
+            details = request.appointment
+            if not details.HasField("start") or not details.timezone:
+                await self._invalid(context, "appointment: start and timezone are required")
+            body = templates.render(
+                kind, details.clinic_name, service=details.service_name, provider=details.provider_name,
+                start=details.start.ToDatetime(), timezone=details.timezone,
+            )  # fmt: skip
+        if len(body) > MAX_BODY:
+            await self._invalid(context, f"body: longer than {MAX_BODY} characters")
+        row, created = await self.repository.enqueue(
+            request.tenant_id, request.dedupe_key, kind, to, body, templates.segments(body).count
+        )
+        reply = pb.EnqueueSmsResponse(message_id=row.message_id, created=created, status=STATUSES[row.status])
+        if row.status == "SUPPRESSED":
+            reply.failure.CopyFrom(
+                common_pb2.Failure(
+                    cause=common_pb2.FAILURE_CAUSE_PHONE_OPTED_OUT,
+                    message="That number has opted out of text messages.",
+                )
+            )
+        return reply
+
+    async def GetMessage(
+        self, request: pb.GetMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetMessageResponse:
+        row = await self.repository.get(request.tenant_id, request.message_id)
+        if row is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "message_id: no such message")
+            raise AssertionError("unreachable")
+        return pb.GetMessageResponse(message=message_of(row))
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessagesResponse:
+        if not request.tenant_id:
+            await self._invalid(context, "tenant_id is required")
+        to = await self._phone(context, "to", request.to) if request.to else ""
+        if request.limit < 0:
+            await self._invalid(context, "limit: must not be negative")
+        rows = await self.repository.list_messages(
+            request.tenant_id, to, STATUS_NAMES.get(request.status, ""), min(request.limit or 50, 500)
+        )
+        return pb.ListMessagesResponse(messages=[message_of(r) for r in rows])
+
+    async def OptOut(self, request: pb.OptOutRequest, context: grpc.aio.ServicerContext) -> pb.OptOutResponse:
+        if not request.tenant_id:
+            await self._invalid(context, "tenant_id is required")
+        phone = await self._phone(context, "phone", request.phone)
+        return pb.OptOutResponse(
+            changed=await self.repository.set_opt_out(request.tenant_id, phone, True, request.source)
+        )
+
+    async def OptIn(self, request: pb.OptInRequest, context: grpc.aio.ServicerContext) -> pb.OptInResponse:
+        if not request.tenant_id:
+            await self._invalid(context, "tenant_id is required")
+        phone = await self._phone(context, "phone", request.phone)
+        return pb.OptInResponse(
+            changed=await self.repository.set_opt_out(request.tenant_id, phone, False, request.source)
+        )
+
+    async def GetOptOut(self, request: pb.GetOptOutRequest, context: grpc.aio.ServicerContext) -> pb.GetOptOutResponse:
+        if not request.tenant_id:
+            await self._invalid(context, "tenant_id is required")
+        phone = await self._phone(context, "phone", request.phone)
+        opted_out, since = await self.repository.opt_out_state(request.tenant_id, phone)
+        reply = pb.GetOptOutResponse(opted_out=opted_out)
+        if since is not None:
+            reply.since.CopyFrom(timestamp(since))
+        return reply
+
+    async def RecordDeliveryStatus(
+        self, request: pb.RecordDeliveryStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordDeliveryStatusResponse:
+        if not request.provider_sid:
+            await self._invalid(context, "provider_sid is required")
+        ours = TWILIO_STATUS.get(request.status.lower())
+        if ours is None:
+            row_status = await self.repository.record_status(request.provider_sid, "QUEUED", "")
+        else:
+            row_status = await self.repository.record_status(request.provider_sid, ours, request.error_code)
+        if row_status is None:
+            return pb.RecordDeliveryStatusResponse(found=False)
+        return pb.RecordDeliveryStatusResponse(found=True, status=STATUSES[row_status])
+
+    async def RecordInboundSms(
+        self, request: pb.RecordInboundSmsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordInboundSmsResponse:
+        sender = await self._phone(context, "from", getattr(request, "from"))
+        word = request.body.strip().lower().rstrip(".!")
+        if word in STOP_WORDS:
+            opted_out, action = True, pb.INBOUND_ACTION_OPTED_OUT
+        elif word in START_WORDS:
+            opted_out, action = False, pb.INBOUND_ACTION_OPTED_IN
+        elif word in HELP_WORDS:
+            return pb.RecordInboundSmsResponse(action=pb.INBOUND_ACTION_HELP)  # Twilio answers HELP itself
+        else:
+            return pb.RecordInboundSmsResponse(action=pb.INBOUND_ACTION_UNSPECIFIED)
+        tenants = [request.tenant_id] if request.tenant_id else await self.repository.tenants_messaging(sender)
+        for tenant in tenants:
+            await self.repository.set_opt_out(tenant, sender, opted_out, f"inbound {word.upper()}")
+        return pb.RecordInboundSmsResponse(action=action)

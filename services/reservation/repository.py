@@ -1,11 +1,54 @@
-"""SQL for the reservation schema. No gRPC here."""
+"""SQL for the reservation schema. No gRPC here.
+
+Correctness lives in PostgreSQL: the exclusion constraint decides who gets a slot, row locks
+order changes to one reservation, advisory locks serialise per idempotency key and per phone
+(OTP send limits, booking limits), and every change is one transaction.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
 
 import asyncpg
+
+from common import outbox
+from common.db import Connection
+
+T = TypeVar("T")
+ACTIVE = ("HELD", "CONFIRMED")
+# Retried automatically: the transaction lost a race that PostgreSQL broke for us.
+RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Reservation:
+    tenant_id: str
+    reservation_id: str
+    provider_id: str
+    service_id: str
+    starts_at: datetime
+    ends_at: datetime
+    occupied_start: datetime
+    occupied_end: datetime
+    timezone: str
+    status: str
+    call_id: str
+    patient_name: str
+    patient_phone: str
+    hold_expires_at: datetime | None
+    confirmed_at: datetime | None
+    canceled_at: datetime | None
+    cancel_reason: str
+    details: dict[str, Any]
+
+    def live_hold(self, now: datetime) -> bool:
+        return self.status == "HELD" and self.hold_expires_at is not None and self.hold_expires_at > now
 
 
 @dataclass(frozen=True)
@@ -15,9 +58,282 @@ class BusyRow:
     end: datetime
 
 
+@dataclass(frozen=True)
+class NewReservation:
+    provider_id: str
+    service_id: str
+    starts_at: datetime
+    ends_at: datetime
+    occupied_start: datetime
+    occupied_end: datetime
+    timezone: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OtpCode:
+    otp_id: str
+    phone: str
+    call_id: str
+    code_hash: bytes
+    salt: bytes
+    expires_at: datetime
+    attempts: int
+    verified_at: datetime | None
+
+
+COLUMNS = """
+    tenant_id, reservation_id::text AS reservation_id, provider_id, service_id, starts_at, ends_at,
+    lower(occupied) AS occupied_start, upper(occupied) AS occupied_end, timezone, status, call_id,
+    patient_name, patient_phone, hold_expires_at, confirmed_at, canceled_at, cancel_reason, details::text AS details
+"""
+
+
+def to_reservation(row: asyncpg.Record) -> Reservation:
+    values = dict(row)
+    values["details"] = json.loads(values["details"])
+    return Reservation(**values)
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class SlotTaken(Exception):
+    """The exclusion constraint refused the time: another active hold or appointment overlaps."""
+
+
 class ReservationRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+
+    async def transaction(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run `work` in a transaction, retrying deadlocks and serialization failures."""
+        for attempt in range(RETRIES):
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    return await work(conn)
+            except RETRYABLE:
+                if attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # --- idempotency ---------------------------------------------------------------------
+    @staticmethod
+    async def lock_key(conn: Connection, *parts: str) -> None:
+        """Serialise transactions on one logical key until commit."""
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "\x1f".join(parts))
+
+    @staticmethod
+    async def stored_response(conn: Connection, tenant_id: str, key: str, method: str) -> bytes | None:
+        row = await conn.fetchrow(
+            "SELECT method, response FROM reservation.idempotency_keys WHERE tenant_id = $1 AND idempotency_key = $2",
+            tenant_id,
+            key,
+        )
+        if row is None:
+            return None
+        if row["method"] != method:
+            raise ValueError(f"idempotency_key was already used for {row['method']}")
+        return bytes(row["response"])
+
+    @staticmethod
+    async def store_response(conn: Connection, tenant_id: str, key: str, method: str, response: bytes) -> None:
+        await conn.execute(
+            "INSERT INTO reservation.idempotency_keys (tenant_id, idempotency_key, method, response) "
+            "VALUES ($1, $2, $3, $4)",
+            tenant_id,
+            key,
+            method,
+            response,
+        )
+
+    # --- holds ---------------------------------------------------------------------------
+    @staticmethod
+    async def release_call_holds(conn: Connection, tenant_id: str, call_id: str, now: datetime) -> int:
+        result = await conn.fetch(
+            """
+            UPDATE reservation.reservations
+            SET status = CASE WHEN hold_expires_at <= $3 THEN 'EXPIRED' ELSE 'RELEASED' END, updated_at = $3
+            WHERE tenant_id = $1 AND call_id = $2 AND status = 'HELD'
+            RETURNING hold_expires_at > $3 AS was_live
+            """,
+            tenant_id,
+            call_id,
+            now,
+        )
+        return sum(1 for row in result if row["was_live"])
+
+    @staticmethod
+    async def expire_stale_overlapping(
+        conn: Connection, tenant_id: str, provider_id: str, start: datetime, end: datetime, now: datetime
+    ) -> None:
+        """Mark expired holds on this time EXPIRED, so the constraint stops counting them."""
+        await conn.execute(
+            """
+            UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = $5
+            WHERE tenant_id = $1 AND provider_id = $2 AND status = 'HELD'
+              AND hold_expires_at <= $5 AND occupied && tstzrange($3, $4)
+            """,
+            tenant_id,
+            provider_id,
+            start,
+            end,
+            now,
+        )
+
+    @staticmethod
+    async def patient_conflicts(
+        conn: Connection, tenant_id: str, phone: str, start: datetime, end: datetime, now: datetime
+    ) -> list[Reservation]:
+        """The patient's own live holds and appointments overlapping this time."""
+        rows = await conn.fetch(
+            f"""
+            SELECT {COLUMNS} FROM reservation.reservations
+            WHERE tenant_id = $1 AND patient_phone = $2 AND tstzrange(starts_at, ends_at) && tstzrange($3, $4)
+              AND (status = 'CONFIRMED' OR (status = 'HELD' AND hold_expires_at > $5))
+            """,  # noqa: S608 - fixed columns
+            tenant_id,
+            phone,
+            start,
+            end,
+            now,
+        )
+        return [to_reservation(r) for r in rows]
+
+    @staticmethod
+    async def insert_hold(
+        conn: Connection,
+        tenant_id: str,
+        new: NewReservation,
+        call_id: str,
+        patient_name: str,
+        patient_phone: str,
+        expires_at: datetime,
+        now: datetime,
+    ) -> Reservation:
+        try:
+            async with conn.transaction():  # a savepoint: a lost race leaves the outer transaction usable
+                row = await conn.fetchrow(
+                    f"""
+                    INSERT INTO reservation.reservations
+                        (tenant_id, provider_id, service_id, starts_at, ends_at, occupied, timezone, status,
+                         call_id, patient_name, patient_phone, hold_expires_at, details, created_at, updated_at)
+                    VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), $8, 'HELD', $9, $10, $11, $12, $13::jsonb, $14, $14)
+                    RETURNING {COLUMNS}
+                    """,  # noqa: S608 - fixed columns
+                    tenant_id, new.provider_id, new.service_id, new.starts_at, new.ends_at,
+                    new.occupied_start, new.occupied_end, new.timezone, call_id, patient_name, patient_phone,
+                    expires_at, json.dumps(new.details), now,
+                )  # fmt: skip
+        except asyncpg.ExclusionViolationError:
+            raise SlotTaken from None
+        except asyncpg.UniqueViolationError:
+            # Another hold of this very call won the race for "one live hold per call".
+            raise SlotTaken from None
+        assert row is not None
+        return to_reservation(row)
+
+    @staticmethod
+    async def get(conn: Connection, tenant_id: str, reservation_id: str, *, lock: bool = False) -> Reservation | None:
+        if not is_uuid(reservation_id):
+            return None
+        row = await conn.fetchrow(
+            f"SELECT {COLUMNS} FROM reservation.reservations WHERE tenant_id = $1 AND reservation_id = $2::uuid"  # noqa: S608
+            + (" FOR UPDATE" if lock else ""),
+            tenant_id,
+            reservation_id,
+        )
+        return None if row is None else to_reservation(row)
+
+    @staticmethod
+    async def latest_call_hold(
+        conn: Connection, tenant_id: str, call_id: str, *, lock: bool = False
+    ) -> Reservation | None:
+        row = await conn.fetchrow(
+            f"SELECT {COLUMNS} FROM reservation.reservations WHERE tenant_id = $1 AND call_id = $2 "  # noqa: S608
+            "AND status IN ('HELD', 'EXPIRED', 'RELEASED', 'CONFIRMED') ORDER BY created_at DESC LIMIT 1"
+            + (" FOR UPDATE" if lock else ""),
+            tenant_id,
+            call_id,
+        )
+        return None if row is None else to_reservation(row)
+
+    @staticmethod
+    async def set_status(
+        conn: Connection, tenant_id: str, reservation_id: str, status: str, now: datetime, **fields: Any
+    ) -> Reservation:
+        assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(fields, start=5))
+        row = await conn.fetchrow(
+            "UPDATE reservation.reservations SET status = $3, updated_at = $4"  # noqa: S608 - names are ours
+            + (f", {assignments}" if assignments else "")
+            + f" WHERE tenant_id = $1 AND reservation_id = $2::uuid RETURNING {COLUMNS}",
+            tenant_id,
+            reservation_id,
+            status,
+            now,
+            *fields.values(),
+        )
+        assert row is not None
+        return to_reservation(row)
+
+    @staticmethod
+    async def move(
+        conn: Connection, tenant_id: str, reservation_id: str, new: NewReservation, now: datetime
+    ) -> Reservation:
+        """Move an appointment: the new time is taken and the old freed by one UPDATE."""
+        try:
+            async with conn.transaction():
+                row = await conn.fetchrow(
+                    f"""
+                    UPDATE reservation.reservations
+                    SET provider_id = $3, starts_at = $4, ends_at = $5, occupied = tstzrange($6, $7),
+                        details = details || $8::jsonb, updated_at = $9
+                    WHERE tenant_id = $1 AND reservation_id = $2::uuid
+                    RETURNING {COLUMNS}
+                    """,  # noqa: S608 - fixed columns
+                    tenant_id, reservation_id, new.provider_id, new.starts_at, new.ends_at,
+                    new.occupied_start, new.occupied_end, json.dumps(new.details), now,
+                )  # fmt: skip
+        except asyncpg.ExclusionViolationError:
+            raise SlotTaken from None
+        assert row is not None
+        return to_reservation(row)
+
+    @staticmethod
+    async def count_future_appointments(conn: Connection, tenant_id: str, phone: str, now: datetime) -> int:
+        value = await conn.fetchval(
+            "SELECT count(*) FROM reservation.reservations "
+            "WHERE tenant_id = $1 AND patient_phone = $2 AND status = 'CONFIRMED' AND starts_at > $3",
+            tenant_id,
+            phone,
+            now,
+        )
+        return int(value)
+
+    async def find_by_phone(
+        self, tenant_id: str, phone: str, upcoming_only: bool, now: datetime, limit: int
+    ) -> list[Reservation]:
+        rows = await self.pool.fetch(
+            f"""
+            SELECT {COLUMNS} FROM reservation.reservations
+            WHERE tenant_id = $1 AND patient_phone = $2
+              AND status IN ('CONFIRMED', 'CANCELED', 'NO_SHOW', 'COMPLETED')
+              AND (NOT $3 OR (status = 'CONFIRMED' AND starts_at > $4))
+            ORDER BY starts_at
+            LIMIT $5
+            """,  # noqa: S608 - fixed columns
+            tenant_id,
+            phone,
+            upcoming_only,
+            now,
+            limit,
+        )
+        return [to_reservation(r) for r in rows]
 
     async def list_busy(
         self, tenant_id: str, provider_ids: list[str], start: datetime, end: datetime, now: datetime
@@ -40,3 +356,100 @@ class ReservationRepository:
             now,
         )
         return [BusyRow(r["provider_id"], r["start"], r["end"]) for r in rows]
+
+    async def expire_holds(self, now: datetime) -> int:
+        """Mark every run-out hold EXPIRED (reporting only: live checks never rely on it)."""
+        result = await self.pool.execute(
+            "UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = $1 "
+            "WHERE status = 'HELD' AND hold_expires_at <= $1",
+            now,
+        )
+        return int(result.split()[-1])
+
+    # --- one-time codes ------------------------------------------------------------------
+    @staticmethod
+    async def count_recent_codes(conn: Connection, tenant_id: str, phone: str, since: datetime) -> int:
+        value = await conn.fetchval(
+            "SELECT count(*) FROM reservation.otp_codes WHERE tenant_id = $1 AND phone = $2 AND created_at > $3",
+            tenant_id,
+            phone,
+            since,
+        )
+        return int(value)
+
+    @staticmethod
+    async def insert_code(
+        conn: Connection, tenant_id: str, phone: str, call_id: str, code_hash: bytes, salt: bytes,
+        now: datetime, expires_at: datetime,
+    ) -> str:  # fmt: skip
+        # A new code replaces the older ones for this phone and call.
+        await conn.execute(
+            "UPDATE reservation.otp_codes SET superseded = true "
+            "WHERE tenant_id = $1 AND phone = $2 AND call_id = $3 AND NOT superseded AND verified_at IS NULL",
+            tenant_id,
+            phone,
+            call_id,
+        )
+        value = await conn.fetchval(
+            """
+            INSERT INTO reservation.otp_codes (tenant_id, phone, call_id, code_hash, salt, created_at, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING otp_id::text
+            """,
+            tenant_id, phone, call_id, code_hash, salt, now, expires_at,
+        )  # fmt: skip
+        return str(value)
+
+    @staticmethod
+    async def supersede_code(conn: Connection, tenant_id: str, otp_id: str) -> None:
+        await conn.execute(
+            "UPDATE reservation.otp_codes SET superseded = true WHERE tenant_id = $1 AND otp_id = $2::uuid",
+            tenant_id,
+            otp_id,
+        )
+
+    @staticmethod
+    async def current_code(conn: Connection, tenant_id: str, phone: str, call_id: str) -> OtpCode | None:
+        row = await conn.fetchrow(
+            """
+            SELECT otp_id::text AS otp_id, phone, call_id, code_hash, salt, expires_at, attempts, verified_at
+            FROM reservation.otp_codes
+            WHERE tenant_id = $1 AND phone = $2 AND ($3 = '' OR call_id = $3) AND NOT superseded
+            ORDER BY created_at DESC LIMIT 1
+            FOR UPDATE
+            """,
+            tenant_id,
+            phone,
+            call_id,
+        )
+        if row is None:
+            return None
+        values = dict(row)
+        values["code_hash"], values["salt"] = bytes(values["code_hash"]), bytes(values["salt"])
+        return OtpCode(**values)
+
+    @staticmethod
+    async def record_check(conn: Connection, tenant_id: str, otp_id: str, verified_at: datetime | None) -> None:
+        await conn.execute(
+            "UPDATE reservation.otp_codes SET attempts = attempts + 1, verified_at = COALESCE(verified_at, $3) "
+            "WHERE tenant_id = $1 AND otp_id = $2::uuid",
+            tenant_id,
+            otp_id,
+            verified_at,
+        )
+
+    @staticmethod
+    async def verified(conn: Connection, tenant_id: str, phone: str, call_id: str, since: datetime) -> bool:
+        value = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM reservation.otp_codes WHERE tenant_id = $1 AND phone = $2 "
+            "AND call_id = $3 AND verified_at IS NOT NULL AND verified_at > $4)",
+            tenant_id,
+            phone,
+            call_id,
+            since,
+        )
+        return bool(value)
+
+    # --- outbox --------------------------------------------------------------------------
+    @staticmethod
+    async def enqueue_sms(conn: Connection, tenant_id: str, dedupe_key: str, payload: bytes) -> None:
+        await outbox.add(conn, "reservation", tenant_id, dedupe_key, "sms", payload)

@@ -1,31 +1,78 @@
-"""Wiring of the reservation service: servicer, gRPC server, lifecycle."""
+"""Wiring of the reservation service: servicer, outbox relay, hold sweeper, gRPC server, lifecycle."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
 
 import asyncpg
 import grpc
 
 from booking.availability.v1 import availability_pb2_grpc
-from booking.notification.v1 import notification_pb2_grpc
+from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.config import ServiceConfig
 from common.grpc_client import open_channel
 from common.grpc_server import GrpcService
 from common.grpc_server import create_server as create_grpc_server
+from common.outbox import OutboxItem, OutboxRelay
 from common.service import Running
-from services.reservation.servicer import ReservationDeps, ReservationServicer
+from services.reservation.repository import ReservationRepository
+from services.reservation.servicer import HoldSweeper, ReservationDeps, ReservationServicer
 
 SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name
+DELIVERY_TIMEOUT_SECONDS = 5.0
 
 
-async def create_server(host: str, port: int, deps: ReservationDeps) -> GrpcService:
-    """Start the server on host:port (port 0 picks a free one; read it from `.port`)."""
-    servicer = ReservationServicer(deps)  # type: ignore[abstract]  # unimplemented RPCs answer UNIMPLEMENTED
+def sms_relay(deps: ReservationDeps) -> OutboxRelay:
+    """Forwards outbox SMS requests to notification's EnqueueSms (deduplicated there by key)."""
+
+    async def deliver(item: OutboxItem) -> None:
+        assert deps.notification is not None, "notification stub not wired"
+        request = notification_pb2.EnqueueSmsRequest.FromString(item.payload)
+        # Any reply is an acknowledgement: even a refusal (opted-out number) is recorded there.
+        await deps.notification.EnqueueSms(request, timeout=DELIVERY_TIMEOUT_SECONDS)
+
+    # Real time, not deps.clock: backoff and leases are about wall time even when tests move the clock.
+    return OutboxRelay(deps.pool, "reservation", deliver)
+
+
+@dataclass
+class ReservationRuntime:
+    grpc: GrpcService
+    relay: OutboxRelay
+    tasks: list[asyncio.Task[None]]
+
+    @property
+    def port(self) -> int:
+        return self.grpc.port
+
+    async def stop(self, grace: float) -> None:
+        await self.grpc.stop(grace)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def create_server(host: str, port: int, deps: ReservationDeps, *, background: bool = True) -> ReservationRuntime:
+    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its relay and sweeper."""
+    relay = sms_relay(deps)
+    deps.outbox_written = relay.wake
+    servicer = ReservationServicer(deps)
 
     def register(server: grpc.aio.Server) -> None:
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(servicer, server)
 
-    return await create_grpc_server(host, port, register, [SERVICE_NAME])
+    service = await create_grpc_server(host, port, register, [SERVICE_NAME])
+    tasks: list[asyncio.Task[None]] = []
+    if background:
+        tasks.append(asyncio.create_task(relay.run(), name="reservation-outbox-relay"))
+        sweeper = HoldSweeper(ReservationRepository(deps.pool), deps.clock)
+        tasks.append(asyncio.create_task(sweeper.run(), name="hold-sweeper"))
+    return ReservationRuntime(service, relay, tasks)
 
 
 async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
@@ -36,10 +83,12 @@ async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
         availability=availability_pb2_grpc.AvailabilityServiceStub(availability_channel),
         notification=notification_pb2_grpc.NotificationServiceStub(notification_channel),
     )
-    service = await create_server(cfg.host, cfg.port, deps)
+    runtime = await create_server(cfg.host, cfg.port, deps)
 
     async def close() -> None:
+        for task in runtime.tasks:
+            task.cancel()
         await availability_channel.close()
         await notification_channel.close()
 
-    return Running(grpc=service, close=close)
+    return Running(grpc=runtime.grpc, close=close)

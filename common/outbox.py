@@ -1,0 +1,161 @@
+"""Transactional outbox and its relay: one mechanism for every service that causes an SMS.
+
+A service records a request in its own `<schema>.outbox` table in the same transaction as the
+change that causes it (`add`), so the request exists exactly when the change does. A relay
+claims due rows with `FOR UPDATE SKIP LOCKED` and a lease, hands each to `deliver` (a gRPC call
+with a dedupe key) and marks it delivered once acknowledged. A failed delivery is retried with
+exponential backoff; a relay that dies mid-way leaves its claimed rows to come due again when
+the lease ends, and the receiver's dedupe key makes the second delivery harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from common.db import Connection
+
+log = logging.getLogger("common.outbox")
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    tenant_id: str
+    outbox_id: int
+    dedupe_key: str
+    topic: str
+    payload: bytes
+    attempts: int
+
+
+Deliver = Callable[[OutboxItem], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def add(conn: Connection, schema: str, tenant_id: str, dedupe_key: str, topic: str, payload: bytes) -> None:
+    """Record a request inside the caller's transaction (a repeated dedupe key is one request)."""
+    await conn.execute(
+        f"INSERT INTO {schema}.outbox (tenant_id, dedupe_key, topic, payload) VALUES ($1, $2, $3, $4) "  # noqa: S608
+        "ON CONFLICT (tenant_id, dedupe_key) DO NOTHING",
+        tenant_id,
+        dedupe_key,
+        topic,
+        payload,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        schema: str,
+        deliver: Deliver,
+        *,
+        lease: timedelta = timedelta(seconds=30),
+        batch: int = 20,
+        poll_seconds: float = 1.0,
+        base_backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.pool = pool
+        self.table = f"{schema}.outbox"
+        self.deliver = deliver
+        self.lease = lease
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was just committed: don't wait for the next poll."""
+        self._wake.set()
+
+    async def claim(self) -> list[OutboxItem]:
+        now = self.clock()
+        rows = await self.pool.fetch(
+            f"""
+            UPDATE {self.table} o SET claimed_until = $2, attempts = o.attempts + 1
+            FROM (
+                SELECT tenant_id, outbox_id FROM {self.table}
+                WHERE delivered_at IS NULL AND available_at <= $1
+                  AND (claimed_until IS NULL OR claimed_until <= $1)
+                ORDER BY available_at
+                LIMIT $3
+                FOR UPDATE SKIP LOCKED
+            ) due
+            WHERE o.tenant_id = due.tenant_id AND o.outbox_id = due.outbox_id
+            RETURNING o.tenant_id, o.outbox_id, o.dedupe_key, o.topic, o.payload, o.attempts
+            """,  # noqa: S608 - the table name is ours
+            now,
+            now + self.lease,
+            self.batch,
+        )
+        return [OutboxItem(**dict(row)) for row in rows]
+
+    async def _delivered(self, item: OutboxItem) -> None:
+        await self.pool.execute(
+            f"UPDATE {self.table} SET delivered_at = $3, claimed_until = NULL, last_error = '' "  # noqa: S608
+            "WHERE tenant_id = $1 AND outbox_id = $2",
+            item.tenant_id,
+            item.outbox_id,
+            self.clock(),
+        )
+
+    async def _failed(self, item: OutboxItem, error: str) -> None:
+        delay = min(self.max_backoff, self.base_backoff * 2 ** (item.attempts - 1)) * random.uniform(0.5, 1.0)
+        await self.pool.execute(
+            f"UPDATE {self.table} SET available_at = $3, claimed_until = NULL, last_error = $4 "  # noqa: S608
+            "WHERE tenant_id = $1 AND outbox_id = $2",
+            item.tenant_id,
+            item.outbox_id,
+            self.clock() + timedelta(seconds=delay),
+            error[:500],
+        )
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch; return how many were delivered."""
+        delivered = 0
+        for item in await self.claim():
+            try:
+                await self.deliver(item)
+            except Exception as error:  # any failure: retry later, the lease protects the row meanwhile
+                log.warning(
+                    "outbox delivery failed",
+                    extra={"topic": item.topic, "attempt": item.attempts, "error": type(error).__name__},
+                )
+                await self._failed(item, f"{type(error).__name__}: {error}")
+                continue
+            await self._delivered(item)
+            delivered += 1
+        return delivered
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        while True:
+            try:
+                delivered = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # database away: keep trying, the service reports NOT_SERVING meanwhile
+                log.warning("outbox relay could not reach the database")
+                delivered = 0
+            if delivered >= self.batch:
+                continue  # more may be waiting
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass

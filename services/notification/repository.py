@@ -1,0 +1,148 @@
+"""SQL for the notification schema. No gRPC here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+# How far a status has come; a callback never moves a message backwards.
+STATUS_RANK = {"QUEUED": 0, "SENT": 1, "UNDELIVERED": 2, "FAILED": 2, "DELIVERED": 3, "SUPPRESSED": 3}
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    tenant_id: str
+    message_id: str
+    dedupe_key: str
+    kind: str
+    to_phone: str
+    body: str
+    segments: int
+    status: str
+    attempts: int
+    provider_sid: str
+    error_code: str
+    created_at: datetime
+    updated_at: datetime
+
+
+COLUMNS = """tenant_id, message_id::text AS message_id, dedupe_key, kind, to_phone, body, segments, status,
+    attempts, provider_sid, error_code, created_at, updated_at"""
+
+
+class NotificationRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def enqueue(
+        self, tenant_id: str, dedupe_key: str, kind: str, to_phone: str, body: str, segments: int
+    ) -> tuple[MessageRow, bool]:
+        """Store a message once per dedupe key; SUPPRESSED at once when the number opted out.
+
+        Returns (message, created)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            opted_out = await conn.fetchval(
+                "SELECT opted_out FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $2", tenant_id, to_phone
+            )
+            status = "SUPPRESSED" if opted_out else "QUEUED"
+            row = await conn.fetchrow(
+                f"""
+                INSERT INTO notification.messages (tenant_id, dedupe_key, kind, to_phone, body, segments, status)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+                RETURNING {COLUMNS}
+                """,  # noqa: S608 - fixed columns
+                tenant_id, dedupe_key, kind, to_phone, body, segments, status,
+            )  # fmt: skip
+            if row is not None:
+                return MessageRow(**dict(row)), True
+            existing = await conn.fetchrow(
+                f"SELECT {COLUMNS} FROM notification.messages WHERE tenant_id = $1 AND dedupe_key = $2",  # noqa: S608
+                tenant_id,
+                dedupe_key,
+            )
+            assert existing is not None
+            return MessageRow(**dict(existing)), False
+
+    async def get(self, tenant_id: str, message_id: str) -> MessageRow | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {COLUMNS} FROM notification.messages WHERE tenant_id = $1 AND message_id::text = $2",  # noqa: S608
+            tenant_id,
+            message_id,
+        )
+        return None if row is None else MessageRow(**dict(row))
+
+    async def list_messages(self, tenant_id: str, to_phone: str, status: str, limit: int) -> list[MessageRow]:
+        rows = await self.pool.fetch(
+            f"""
+            SELECT {COLUMNS} FROM notification.messages
+            WHERE tenant_id = $1 AND ($2 = '' OR to_phone = $2) AND ($3 = '' OR status = $3)
+            ORDER BY created_at DESC LIMIT $4
+            """,  # noqa: S608 - fixed columns
+            tenant_id,
+            to_phone,
+            status,
+            limit,
+        )
+        return [MessageRow(**dict(r)) for r in rows]
+
+    async def set_opt_out(self, tenant_id: str, phone: str, opted_out: bool, source: str) -> bool:
+        """Returns whether it changed."""
+        previous = await self.pool.fetchval(
+            """
+            WITH previous AS (
+                SELECT opted_out FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $2
+            ), upsert AS (
+                INSERT INTO notification.opt_outs (tenant_id, phone, opted_out, source, updated_at)
+                VALUES ($1, $2, $3, $4, now())
+                ON CONFLICT (tenant_id, phone) DO UPDATE
+                    SET opted_out = EXCLUDED.opted_out, source = EXCLUDED.source, updated_at = now()
+                    WHERE notification.opt_outs.opted_out IS DISTINCT FROM EXCLUDED.opted_out
+            )
+            SELECT opted_out FROM previous
+            """,
+            tenant_id,
+            phone,
+            opted_out,
+            source[:200],
+        )
+        return bool(previous) != opted_out
+
+    async def opt_out_state(self, tenant_id: str, phone: str) -> tuple[bool, datetime | None]:
+        row = await self.pool.fetchrow(
+            "SELECT opted_out, updated_at FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $2",
+            tenant_id,
+            phone,
+        )
+        if row is None or not row["opted_out"]:
+            return False, None
+        return True, row["updated_at"]
+
+    async def tenants_messaging(self, phone: str) -> list[str]:
+        """Tenants that have texted this number (an inbound STOP without a tenant applies to them)."""
+        rows = await self.pool.fetch("SELECT DISTINCT tenant_id FROM notification.messages WHERE to_phone = $1", phone)
+        return [r["tenant_id"] for r in rows]
+
+    async def record_status(self, provider_sid: str, status: str, error_code: str) -> str | None:
+        """Apply a delivery callback unless it would move the message backwards; returns the status after."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT tenant_id, message_id, status FROM notification.messages WHERE provider_sid = $1 FOR UPDATE",
+                provider_sid,
+            )
+            if row is None:
+                return None
+            if STATUS_RANK.get(status, -1) <= STATUS_RANK[row["status"]]:
+                return str(row["status"])
+            await conn.execute(
+                "UPDATE notification.messages SET status = $3, updated_at = now(), "
+                "error_code = CASE WHEN $4 = '' THEN error_code ELSE $4 END "
+                "WHERE tenant_id = $1 AND message_id = $2",
+                row["tenant_id"],
+                row["message_id"],
+                status,
+                error_code,
+            )
+            return status
