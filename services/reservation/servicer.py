@@ -34,6 +34,7 @@ R = TypeVar("R", bound=Message)
 RULES_CACHE_SECONDS = 2.0
 PEER_TIMEOUT_SECONDS = 2.0
 ALTERNATIVES = 5
+ALTERNATIVES_CACHE_SECONDS = 1.0
 C = common_pb2
 
 
@@ -133,6 +134,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self.deps = deps
         self.repository = ReservationRepository(deps.pool)
         self._rules: dict[tuple[str, str], tuple[float, availability_pb2.GetBookingRulesResponse]] = {}
+        self._alternatives_cache: dict[tuple[str, str, str], tuple[float, asyncio.Future[list[C.Slot]]]] = {}
 
     # --- helpers ---------------------------------------------------------------------------
     @staticmethod
@@ -188,11 +190,25 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return reply
 
     async def _alternatives(self, tenant_id: str, slot: C.Slot) -> list[C.Slot]:
-        """Other free slots the same day (best effort: none if availability does not answer)."""
+        """Other free slots the same day (best effort: none if availability does not answer).
+
+        Many callers losing the same slot at once share one lookup (for ALTERNATIVES_CACHE_SECONDS):
+        suggestions may be a second old, and each is checked again when the caller picks it.
+        """
+        key = (tenant_id, slot.local_start[:10], slot.service_id)
+        cached = self._alternatives_cache.get(key)
+        if cached is None or time.monotonic() - cached[0] > ALTERNATIVES_CACHE_SECONDS:
+            cached = (time.monotonic(), asyncio.ensure_future(self._find_alternatives(*key)))
+            self._alternatives_cache[key] = cached
+            for stale in [k for k, v in self._alternatives_cache.items() if time.monotonic() - v[0] > 60]:
+                del self._alternatives_cache[stale]
+        return [s for s in await asyncio.shield(cached[1]) if s.slot_id != slot.slot_id][:ALTERNATIVES]
+
+    async def _find_alternatives(self, tenant_id: str, day: str, service_id: str) -> list[C.Slot]:
         try:
             reply = await self._availability().FindSlots(
                 availability_pb2.FindSlotsRequest(
-                    tenant_id=tenant_id, date=slot.local_start[:10], service_id=slot.service_id, limit=ALTERNATIVES
+                    tenant_id=tenant_id, date=day, service_id=service_id, limit=ALTERNATIVES + 1
                 ),
                 timeout=PEER_TIMEOUT_SECONDS,
             )
