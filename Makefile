@@ -37,6 +37,7 @@ test: lint typecheck
 
 bench: all
 	$(BIN)/python -m bench.availability
+	$(BIN)/python -m bench.reservation
 
 clean:
 	rm -rf booking .mypy_cache .ruff_cache .pytest_cache .hypothesis

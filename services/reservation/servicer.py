@@ -333,16 +333,20 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                     )  # fmt: skip
             except SlotTaken:
                 return pb.CreateHoldResponse(
-                    failure=failure(C.FAILURE_CAUSE_SLOT_UNAVAILABLE, "Sorry, that time was just taken."),
-                    alternatives=await self._alternatives(request.tenant_id, slot),
+                    failure=failure(C.FAILURE_CAUSE_SLOT_UNAVAILABLE, "Sorry, that time was just taken.")
                 )
             except Refused as refusal:
                 return pb.CreateHoldResponse(failure=refusal.failure)
             return pb.CreateHoldResponse(hold=hold_of(row, now))
 
-        return await self._idempotent(
+        reply = await self._idempotent(
             request.tenant_id, request.idempotency_key, "CreateHold", pb.CreateHoldResponse, work, context
         )
+        # Outside the transaction: availability calls back into ListBusy, which needs a connection
+        # of our pool; asking while holding one could starve the pool under contention.
+        if reply.failure.cause == C.FAILURE_CAUSE_SLOT_UNAVAILABLE and slot.slot_id:
+            reply.alternatives.extend(await self._alternatives(request.tenant_id, slot))
+        return reply
 
     async def GetHold(self, request: pb.GetHoldRequest, context: grpc.aio.ServicerContext) -> pb.GetHoldResponse:
         await self._require(context, tenant_id=request.tenant_id, hold_id=request.hold_id)
@@ -612,7 +616,6 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                 return pb.RescheduleAppointmentResponse(
                     appointment=appointment_of(row),
                     failure=failure(C.FAILURE_CAUSE_SLOT_UNAVAILABLE, "Sorry, that time was just taken."),
-                    alternatives=await self._alternatives(request.tenant_id, slot),
                 )
             await self._sms(
                 conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE,
@@ -627,6 +630,8 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         )  # fmt: skip
         if not reply.HasField("failure"):
             self.deps.outbox_written()
+        elif reply.failure.cause == C.FAILURE_CAUSE_SLOT_UNAVAILABLE and slot.slot_id:
+            reply.alternatives.extend(await self._alternatives(request.tenant_id, slot))
         return reply
 
     async def ListBusy(self, request: pb.ListBusyRequest, context: grpc.aio.ServicerContext) -> pb.ListBusyResponse:
