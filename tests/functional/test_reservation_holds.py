@@ -12,7 +12,7 @@ from booking.availability.v1 import availability_pb2 as apb
 from booking.common.v1 import common_pb2 as C
 from booking.reservation.v1 import reservation_pb2 as pb
 from tests.conftest import Clock, Stack
-from tests.functional.booking import CAUSE, book, hold, load_clinic, phone, tuesday
+from tests.functional.booking import CAUSE, book, hold, load_clinic, phone, ts, tuesday
 
 
 @pytest.mark.parametrize("callers", [2, 10, 50])
@@ -141,3 +141,46 @@ async def test_bad_requests_are_invalid_argument_naming_the_field(stack: Stack, 
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert (caught.value.details() or "").startswith(field), caught.value.details()
     assert C.FAILURE_CAUSE_SLOT_UNAVAILABLE
+
+
+async def test_fifty_callers_on_a_small_pool_never_starve_it(stack: Stack, clock: Clock, database_url: str) -> None:
+    """Losers ask availability for alternatives, which calls back into ListBusy: that must not
+    happen while a losing caller still holds one of the few pool connections."""
+    import grpc
+
+    from booking.availability.v1 import availability_pb2_grpc
+    from booking.reservation.v1 import reservation_pb2_grpc
+    from common.db import create_pool
+    from services.availability.server import create_server as create_availability
+    from services.availability.servicer import AvailabilityDeps
+    from services.reservation.server import create_server as create_reservation
+    from services.reservation.servicer import ReservationDeps
+
+    await load_clinic(stack, clock)
+    small = await create_pool(database_url, min_size=1, max_size=4)
+    a_deps, r_deps = AvailabilityDeps(pool=small, clock=clock), ReservationDeps(pool=small, clock=clock)
+    availability = await create_availability("127.0.0.1", 0, a_deps)
+    reservation = await create_reservation("127.0.0.1", 0, r_deps, background=False)
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{s.port}") for s in (availability, reservation)]
+    a_deps.reservation = reservation_pb2_grpc.ReservationServiceStub(channels[1])
+    r_deps.availability = availability_pb2_grpc.AvailabilityServiceStub(channels[0])
+    stub = reservation_pb2_grpc.ReservationServiceStub(channels[1])
+    try:
+        async with asyncio.timeout(20):
+            replies = await asyncio.gather(
+                *(
+                    stub.CreateHold(
+                        pb.CreateHoldRequest(
+                            tenant_id="acme", provider_id="p2", service_id="s30", start=ts(tuesday(13)), call_id=f"c{i}"
+                        )
+                    )
+                    for i in range(50)
+                )
+            )
+        assert sum(r.HasField("hold") for r in replies) == 1
+    finally:
+        for channel in channels:
+            await channel.close()
+        await availability.stop(0)
+        await reservation.stop(0)
+        await small.close()
