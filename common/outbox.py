@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,44 @@ async def add(conn: Connection, schema: str, tenant_id: str, dedupe_key: str, to
     )
 
 
+async def claim_batch(
+    pool: asyncpg.Pool,
+    table: str,
+    key: str,
+    due: str,
+    returning: str,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    batch: int,
+    token: str,
+) -> list[asyncpg.Record]:
+    """Claim up to `batch` due rows of a queue table for one worker, until `lease_until`.
+
+    `FOR UPDATE SKIP LOCKED` lets several workers claim at once without waiting on each other
+    or taking the same row; the lease (`claimed_until`) keeps a row from being taken again
+    while its worker is alive, and lets it come due again if the worker dies. `due` is a SQL
+    condition that may use $1 (now). The claiming worker's `token` lands in `claimed_by`.
+    """
+    return await pool.fetch(
+        f"""
+        UPDATE {table} t SET claimed_until = $2, claimed_by = $4, attempts = t.attempts + 1
+        FROM (
+            SELECT tenant_id, {key} FROM {table}
+            WHERE ({due}) AND (claimed_until IS NULL OR claimed_until <= $1)
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ) due
+        WHERE t.tenant_id = due.tenant_id AND t.{key} = due.{key}
+        RETURNING {returning}
+        """,  # noqa: S608 - identifiers are ours, values are parameters
+        now,
+        lease_until,
+        batch,
+        token,
+    )
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -77,6 +116,7 @@ class OutboxRelay:
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self.clock = clock
+        self.token = f"relay-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -85,23 +125,16 @@ class OutboxRelay:
 
     async def claim(self) -> list[OutboxItem]:
         now = self.clock()
-        rows = await self.pool.fetch(
-            f"""
-            UPDATE {self.table} o SET claimed_until = $2, attempts = o.attempts + 1
-            FROM (
-                SELECT tenant_id, outbox_id FROM {self.table}
-                WHERE delivered_at IS NULL AND available_at <= $1
-                  AND (claimed_until IS NULL OR claimed_until <= $1)
-                ORDER BY available_at
-                LIMIT $3
-                FOR UPDATE SKIP LOCKED
-            ) due
-            WHERE o.tenant_id = due.tenant_id AND o.outbox_id = due.outbox_id
-            RETURNING o.tenant_id, o.outbox_id, o.dedupe_key, o.topic, o.payload, o.attempts
-            """,  # noqa: S608 - the table name is ours
-            now,
-            now + self.lease,
-            self.batch,
+        rows = await claim_batch(
+            self.pool,
+            self.table,
+            "outbox_id",
+            "delivered_at IS NULL AND available_at <= $1",
+            "t.tenant_id, t.outbox_id, t.dedupe_key, t.topic, t.payload, t.attempts",
+            now=now,
+            lease_until=now + self.lease,
+            batch=self.batch,
+            token=self.token,
         )
         return [OutboxItem(**dict(row)) for row in rows]
 

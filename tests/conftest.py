@@ -104,6 +104,7 @@ from gateway.app import create_app  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from services.availability.server import create_server as create_availability  # noqa: E402
 from services.availability.servicer import AvailabilityDeps  # noqa: E402
+from services.notification.server import NotificationRuntime  # noqa: E402
 from services.notification.server import create_server as create_notification  # noqa: E402
 from services.reservation.server import ReservationRuntime  # noqa: E402
 from services.reservation.server import create_server as create_reservation  # noqa: E402
@@ -129,7 +130,7 @@ class Clock:
 class Stack:
     availability: GrpcService
     reservation: ReservationRuntime
-    notification: GrpcService
+    notification: NotificationRuntime
     availability_deps: AvailabilityDeps
     reservation_deps: ReservationDeps
     channels: list[grpc.aio.Channel]
@@ -165,7 +166,7 @@ async def stack(pool: asyncpg.Pool, clock: Clock) -> AsyncIterator[Stack]:
     reservation_deps = ReservationDeps(pool=pool, clock=clock)
     availability = await create_availability("127.0.0.1", 0, availability_deps)
     reservation = await create_reservation("127.0.0.1", 0, reservation_deps)
-    notification = await create_notification("127.0.0.1", 0, pool)
+    notification = await create_notification("127.0.0.1", 0, pool, background=False)
     channels = [
         grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") for server in (availability, reservation, notification)
     ]

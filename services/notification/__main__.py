@@ -1,7 +1,10 @@
 """Start the notification service: `python -m services.notification`."""
 
+from common.config import load_or_exit
 from common.service import main
-from services.notification.server import start
+from services.notification.config import TwilioConfig
+from services.notification.server import starter
 
 if __name__ == "__main__":
-    main("notification", "NOTIFICATION_PORT", 50053, start)
+    twilio = load_or_exit("notification", TwilioConfig.from_env)
+    main("notification", "NOTIFICATION_PORT", 50053, starter(twilio))

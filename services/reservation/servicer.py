@@ -311,6 +311,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                 return pb.CreateHoldResponse(failure=validation.failure)
             try:
                 async with conn.transaction():  # savepoint: a refusal keeps the call's previous hold
+                    # Concurrent inserts that conflict on an exclusion constraint can deadlock each
+                    # other (each waits for the other's uncommitted row); taking turns per provider
+                    # avoids that. The constraint still decides; this only orders the attempts.
+                    await self.repository.lock_key(conn, request.tenant_id, "provider", new.provider_id)
                     if request.call_id:
                         await self.repository.release_call_holds(conn, request.tenant_id, request.call_id, now)
                     await self.repository.expire_stale_overlapping(
@@ -608,6 +612,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             )
             try:
                 async with conn.transaction():
+                    await self.repository.lock_key(conn, row.tenant_id, "provider", new.provider_id)
                     await self.repository.expire_stale_overlapping(
                         conn, row.tenant_id, new.provider_id, new.occupied_start, new.occupied_end, now
                     )

@@ -22,7 +22,7 @@ async def test_ready_is_503_naming_the_backend_that_is_down(gateway: GatewayClie
 
 
 async def test_ready_is_503_when_a_service_reports_not_serving(gateway: GatewayClient, stack: Stack) -> None:
-    await stack.notification.set_serving(False)  # what the DB watchdog does when PostgreSQL is gone
+    await stack.notification.grpc.set_serving(False)  # what the DB watchdog does when PostgreSQL is gone
     ready = await gateway.get("/ready")
     assert ready.status == 503
     assert (await ready.json())["down"] == ["notification"]
