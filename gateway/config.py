@@ -20,6 +20,10 @@ class GatewayConfig:
     # Largest request body accepted; larger ones get 413.
     max_body_bytes: int
     shutdown_grace_seconds: float
+    # Checks X-Twilio-Signature on /twilio/*; without it those endpoints answer 403.
+    twilio_auth_token: str = ""
+    # The gateway's public URL (Twilio signs the URL it called); default: the request's own URL.
+    public_base_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -33,4 +37,6 @@ class GatewayConfig:
             notification_addr=env_address(env, "NOTIFICATION_ADDR", "127.0.0.1:50053"),
             max_body_bytes=int(env_float(env, "GATEWAY_MAX_BODY_BYTES", 1_048_576, minimum=1024)),
             shutdown_grace_seconds=env_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            public_base_url=env.get("PUBLIC_BASE_URL", ""),
         )

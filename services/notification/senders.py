@@ -43,11 +43,15 @@ class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__()  # exactly one request per call: no max_retries (it re-POSTs on 5xx)
         self.base = urlsplit(base_url) if base_url else None
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    async def request(self, method: str, url: str, **kwargs: Any) -> Any:
         if self.base is not None:
             parts = urlsplit(url)
             url = urlunsplit((self.base.scheme, self.base.netloc, parts.path, parts.query, parts.fragment))
-        return await super().request(method, url, *args, **kwargs)
+        auth = kwargs.pop("auth", None)
+        if auth is not None:
+            # The library would build aiohttp.BasicAuth, deprecated in aiohttp 3.14: same header, current API.
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": aiohttp.encode_basic_auth(*auth)}
+        return await super().request(method, url, **kwargs)
 
 
 class TwilioSender:

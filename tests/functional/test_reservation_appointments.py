@@ -11,9 +11,11 @@ import asyncpg
 from booking.availability.v1 import availability_pb2 as apb
 from booking.notification.v1 import notification_pb2 as npb
 from booking.reservation.v1 import reservation_pb2 as pb
+from services.notification.senders import TwilioSender
 from services.notification.server import create_server as create_notification
 from tests.conftest import Clock, Stack
 from tests.functional.booking import CAUSE, book, hold, load_clinic, phone, ts, tuesday
+from tests.twilio_fake import fake_twilio
 
 
 async def test_confirm_turns_the_hold_into_an_appointment_with_history(
@@ -139,24 +141,30 @@ async def test_confirmation_sms_survives_notification_being_down(
     assert await pool.fetchval("SELECT count(*) FROM notification.messages") == 0
     assert await pool.fetchval("SELECT attempts FROM reservation.outbox") >= 1
 
-    restarted = await create_notification("127.0.0.1", port, pool)
-    try:
-        async with asyncio.timeout(15):
-            while not await pool.fetchval("SELECT count(*) FROM notification.messages"):
-                stack.reservation.relay.wake()
-                await asyncio.sleep(0.2)
-        # A relay that crashed after delivering but before marking it: delivered again, still one message.
-        await pool.execute("UPDATE reservation.outbox SET delivered_at = NULL, available_at = now() - interval '1 s'")
-        await stack.reservation.relay.run_once()
-        messages = await pool.fetch("SELECT dedupe_key, body, to_phone FROM notification.messages")
-        assert len(messages) == 1
-        assert messages[0]["dedupe_key"] == f"confirmation:{appointment.appointment_id}"
-        assert messages[0]["to_phone"] == phone(1)
-        assert (
-            "Acme Dental: your short visit with Doctor One is confirmed for Tue Jan 8 at 10:00 AM"
-            in messages[0]["body"]
-        )
-        listed = await stack.notification_stub.ListMessages(npb.ListMessagesRequest(tenant_id="acme", to=phone(1)))
-        assert len(listed.messages) == 1
-    finally:
-        await restarted.stop(0)
+    async with fake_twilio() as twilio:
+        sender = TwilioSender("AC" + "1" * 32, "token", from_number="+12125550100", base_url=twilio.url)
+        restarted = await create_notification("127.0.0.1", port, pool, sender=sender)  # with its SMS relay
+        try:
+            async with asyncio.timeout(15):
+                while not twilio.requests:
+                    stack.reservation.relay.wake()
+                    await asyncio.sleep(0.1)
+            # A relay that crashed after delivering but before marking it: delivered again, still one SMS.
+            await pool.execute(
+                "UPDATE reservation.outbox SET delivered_at = NULL, available_at = now() - interval '1 s'"
+            )
+            await stack.reservation.relay.run_once()
+            await asyncio.sleep(1.0)  # give the SMS relay the chance to (wrongly) send again
+            messages = await pool.fetch("SELECT dedupe_key, body, to_phone, status FROM notification.messages")
+            assert len(messages) == 1
+            assert messages[0]["dedupe_key"] == f"confirmation:{appointment.appointment_id}"
+            assert messages[0]["status"] == "SENT"
+            assert [r["To"] for r in twilio.requests] == [phone(1)]
+            assert (
+                "Acme Dental: your short visit with Doctor One is confirmed for Tue Jan 8 at 10:00 AM"
+                in (twilio.requests[0]["Body"])
+            )
+            listed = await stack.notification_stub.ListMessages(npb.ListMessagesRequest(tenant_id="acme", to=phone(1)))
+            assert len(listed.messages) == 1
+        finally:
+            await restarted.stop(0)
