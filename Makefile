@@ -38,6 +38,7 @@ test: lint typecheck
 bench: all
 	$(BIN)/python -m bench.availability
 	$(BIN)/python -m bench.reservation
+	$(BIN)/python -m bench.notification
 
 clean:
 	rm -rf booking .mypy_cache .ruff_cache .pytest_cache .hypothesis

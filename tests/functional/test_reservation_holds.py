@@ -184,3 +184,16 @@ async def test_fifty_callers_on_a_small_pool_never_starve_it(stack: Stack, clock
         await availability.stop(0)
         await reservation.stop(0)
         await small.close()
+
+
+async def test_sweeper_marks_run_out_holds_expired(stack: Stack, clock: Clock, pool: asyncpg.Pool) -> None:
+    from services.reservation.repository import ReservationRepository
+
+    await load_clinic(stack, clock)
+    await hold(stack, tuesday(9), call="a")
+    await hold(stack, tuesday(10), call="b")
+    clock.advance(minutes=11)
+    await hold(stack, tuesday(11), call="c")
+    assert await ReservationRepository(pool).expire_holds(clock.now) == 2
+    statuses = [r["status"] for r in await pool.fetch("SELECT status FROM reservation.reservations ORDER BY starts_at")]
+    assert statuses == ["EXPIRED", "EXPIRED", "HELD"]
