@@ -1,0 +1,117 @@
+"""SMS templates, segment counts, the error table, the local sender and Twilio settings (pure)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from common.config import ConfigError
+from common.logs import JsonFormatter
+from services.notification.config import TwilioConfig
+from services.notification.senders import LocalSender
+from services.notification.sms_errors import Outcome, classify
+from services.notification.templates import render, segments, when
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "count"),
+    [
+        ("a" * 160, "GSM-7", 1),
+        ("a" * 161, "GSM-7", 2),
+        ("a" * 306, "GSM-7", 2),
+        ("a" * 307, "GSM-7", 3),
+        ("€" * 80, "GSM-7", 1),  # extension characters take two septets
+        ("€" * 81, "GSM-7", 2),
+        ("é" * 160, "GSM-7", 1),  # in the basic set
+        ("ł" * 70, "UCS-2", 1),
+        ("ł" * 71, "UCS-2", 2),
+        ("Dr. Müller 🙂", "UCS-2", 1),
+    ],
+)
+def test_segments(text: str, encoding: str, count: int) -> None:
+    result = segments(text)
+    assert (result.encoding, result.count) == (encoding, count)
+
+
+@pytest.mark.parametrize(
+    ("utc", "zone", "expected"),
+    [
+        (datetime(2026, 9, 1, 14, 0, tzinfo=UTC), "America/New_York", "Tue Sep 1 at 10:00 AM"),
+        (datetime(2026, 9, 1, 16, 30, tzinfo=UTC), "America/New_York", "Tue Sep 1 at 12:30 PM"),
+        (datetime(2026, 9, 2, 4, 15, tzinfo=UTC), "America/New_York", "Wed Sep 2 at 12:15 AM"),
+        (datetime(2026, 12, 31, 23, 0, tzinfo=UTC), "Europe/London", "Thu Dec 31 at 11:00 PM"),
+    ],
+)
+def test_when_is_local_and_twelve_hour(utc: datetime, zone: str, expected: str) -> None:
+    assert when(utc, zone) == expected
+
+
+def test_templates_fit_one_segment() -> None:
+    start = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
+    confirmation = render(
+        "CONFIRMATION", "Acme Dental", service="a dental cleaning", provider="Dr. Lee", start=start,
+        timezone="America/New_York",
+    )  # fmt: skip
+    assert confirmation == (
+        "Acme Dental: your dental cleaning with Dr. Lee is confirmed for Tue Sep 1 at 10:00 AM. Reply STOP to opt out."
+    )
+    for kind in ("CANCELLATION", "RESCHEDULE", "REMINDER"):
+        text = render(kind, "Acme Dental", service="a check-up", provider="Dr. Lee", start=start, timezone="UTC")
+        assert segments(text).count == 1 and "STOP" in text
+    otp = render("OTP", "Acme Dental", code="042917")
+    assert "042917" in otp and segments(otp).count == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "outcome"),
+    [
+        (429, 20429, Outcome.RETRY),
+        (429, None, Outcome.RETRY),
+        (400, 30003, Outcome.RETRY),
+        (400, 30008, Outcome.RETRY),
+        (500, None, Outcome.AMBIGUOUS),
+        (503, 20500, Outcome.AMBIGUOUS),
+        (None, None, Outcome.AMBIGUOUS),
+        (400, 21211, Outcome.PERMANENT),
+        (400, 30004, Outcome.PERMANENT),
+        (400, 30005, Outcome.PERMANENT),
+        (400, 30006, Outcome.PERMANENT),
+        (401, 20003, Outcome.PERMANENT),
+        (400, 21610, Outcome.OPTED_OUT),
+    ],
+)
+def test_error_table(status: int | None, code: int | None, outcome: Outcome) -> None:
+    assert classify(status, code) is outcome
+
+
+async def test_local_sender_logs_no_number_and_no_text(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        result = await LocalSender().send("+12125550142", "Acme Dental: your verification code is 042917.")
+    assert result.outcome is Outcome.SENT and result.provider_sid.startswith("LOCAL")
+    logged = "\n".join(JsonFormatter("t").format(r) for r in caplog.records)
+    assert "LOCAL SMS SENDER" in logged
+    assert "042917" not in logged and "2125550142" not in logged and "**42" in logged
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"TWILIO_ACCOUNT_SID": "XX123", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+1"}, "TWILIO_ACCOUNT_SID"),
+        ({"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_FROM_NUMBER": "+12125550100"}, "TWILIO_AUTH_TOKEN"),
+        ({"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
+        ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "212"}, "TWILIO_FROM_NUMBER"),
+        ({"TWILIO_API_BASE_URL": "ftp://x"}, "TWILIO_API_BASE_URL"),
+    ],
+)
+def test_bad_twilio_settings_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        TwilioConfig.from_env(env)
+
+
+def test_no_twilio_settings_means_the_local_sender() -> None:
+    assert not TwilioConfig.from_env({}).enabled
+    assert TwilioConfig.from_env(
+        {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_MESSAGING_SERVICE_SID": "MG1"}
+    ).enabled
