@@ -8,9 +8,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from booking.availability.v1 import availability_pb2 as apb
+from booking.availability.v1 import availability_pb2_grpc
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
-from gateway import twilio_webhooks
+from gateway import handlers, twilio_webhooks
+from gateway.auth import TenantAuth
+from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
+from gateway.handlers import Clock, VapiHandlers, utc_now
 from gateway.state import BACKENDS, CONFIG, METRICS, Backends, Metrics
 
 
@@ -55,10 +60,19 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def create_app(cfg: GatewayConfig) -> web.Application:
+def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
     app = web.Application(middlewares=[observe], client_max_size=cfg.max_body_bytes)
     app[CONFIG] = cfg
     app[METRICS] = Metrics()
+
+    def availability() -> availability_pb2_grpc.AvailabilityServiceStub:
+        return app[BACKENDS].availability
+
+    async def tenant_secret_sha256(tenant: str) -> str | None:
+        reply = await availability().GetTenantAuth(apb.GetTenantAuthRequest(tenant_id=tenant), timeout=1.5)
+        return reply.secret_sha256 if reply.found else None
+
+    vapi_handlers = VapiHandlers(TenantAuth(tenant_secret_sha256), ClinicDirectory(availability), clock)
 
     async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
         app[BACKENDS] = Backends.open(cfg)
@@ -69,5 +83,6 @@ def create_app(cfg: GatewayConfig) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
+    handlers.add_routes(app, vapi_handlers)
     twilio_webhooks.add_routes(app)
     return app

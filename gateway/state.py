@@ -88,5 +88,3 @@ class Metrics:
 CONFIG = web.AppKey("config", GatewayConfig)
 BACKENDS = web.AppKey("backends", Backends)
 METRICS = web.AppKey("metrics", Metrics)
-
-

@@ -413,7 +413,7 @@ class ReservationRepository:
             """
             SELECT otp_id::text AS otp_id, phone, call_id, code_hash, salt, expires_at, attempts, verified_at
             FROM reservation.otp_codes
-            WHERE tenant_id = $1 AND phone = $2 AND ($3 = '' OR call_id = $3) AND NOT superseded
+            WHERE tenant_id = $1 AND ($2 = '' OR phone = $2) AND ($3 = '' OR call_id = $3) AND NOT superseded
             ORDER BY created_at DESC LIMIT 1
             FOR UPDATE
             """,

@@ -715,8 +715,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return reply
 
     async def VerifyOtp(self, request: pb.VerifyOtpRequest, context: grpc.aio.ServicerContext) -> pb.VerifyOtpResponse:
-        await self._require(context, tenant_id=request.tenant_id, phone=request.phone, code=request.code)
-        phone = await self._phone(context, "phone", request.phone)
+        await self._require(context, tenant_id=request.tenant_id, code=request.code)
+        if not request.phone and not request.call_id:
+            await self._invalid(context, "phone (or call_id) is required")
+        phone = await self._phone(context, "phone", request.phone) if request.phone else ""
         if len(request.code) > 32:
             await self._invalid(context, "code: too long")
         now = self.deps.clock()

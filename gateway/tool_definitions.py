@@ -1,0 +1,128 @@
+"""The nine tools as data: the one source for the gateway's assistant-request reply and for
+`python -m gateway.vapi_admin`. Descriptions are written for the model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVER_TIMEOUT_SECONDS = 20
+DATE_HELP = (
+    "A date as YYYY-MM-DD, or the caller's own words: 'today', 'tomorrow', 'next Tuesday', 'Jan 15', "
+    "'this afternoon'. Resolved in the clinic's timezone."
+)
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required or []}
+
+
+S = {"type": "string"}
+TOOLS: list[dict[str, Any]] = [
+    {
+        "name": "check_availability",
+        "description": (
+            "Find free appointment times, earliest first. Use before offering times; offer at most three. "
+            "If the day is full the result lists the next days that have openings."
+        ),
+        "parameters": _obj({
+            "date": {**S, "description": DATE_HELP},
+            "from": {**S, "description": "Start of a date range (same formats as date)."},
+            "to": {**S, "description": "End of a date range, inclusive."},
+            "service": {**S, "description": "The appointment type the caller wants, in their words."},
+            "provider": {**S, "description": "A provider the caller asked for, if any."},
+            "part_of_day": {"type": "string", "enum": ["morning", "afternoon", "evening"]},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 50},
+        }),
+    },
+    {
+        "name": "reserve_slot",
+        "description": (
+            "Hold one offered time for this caller for a few minutes while you finish booking. Pass the slot_id of "
+            "the time they chose. If it was just taken, offer the alternatives in the result."
+        ),
+        "parameters": _obj({
+            "slot_id": {**S, "description": "slot_id of the chosen time, exactly as returned by check_availability."},
+            "start": {**S, "description": "Only if no slot_id: the start as ISO date-time in the clinic's time."},
+            "provider": S, "service": S,
+            "patient_name": {**S, "description": "The caller's full name, spelled back to confirm."},
+            "patient_phone": {**S, "description": "A phone number the caller said, if different from the caller id."},
+        }),
+    },
+    {
+        "name": "send_otp",
+        "description": "Text a 6-digit verification code to the caller's phone. Never read a code out yourself.",
+        "parameters": _obj({"phone": {**S, "description": "Only if the caller gives another number."}}),
+    },
+    {
+        "name": "verify_otp",
+        "description": "Check the verification code the caller reads back from the text message.",
+        "parameters": _obj({"code": {**S, "description": "The digits the caller read out."}}, ["code"]),
+    },
+    {
+        "name": "confirm_booking",
+        "description": (
+            "Book the held time. Call after reserve_slot (and verify_otp when the clinic requires it). "
+            "Read the confirmed day, date and time back to the caller."
+        ),
+        "parameters": _obj({"hold_id": {**S, "description": "Defaults to this call's hold."}}),
+    },
+    {
+        "name": "send_confirmation",
+        "description": "Text the confirmation for an existing appointment again.",
+        "parameters": _obj({"appointment_id": S}, ["appointment_id"]),
+    },
+    {
+        "name": "find_appointments",
+        "description": "List the caller's upcoming appointments (by caller id, or a number they give).",
+        "parameters": _obj({"phone": {**S, "description": "Only if the caller gives another number."}}),
+    },
+    {
+        "name": "cancel_appointment",
+        "description": "Cancel one of the caller's appointments (appointment_id from find_appointments). Confirm first.",
+        "parameters": _obj({"appointment_id": S, "reason": S}, ["appointment_id"]),
+    },
+    {
+        "name": "reschedule_appointment",
+        "description": (
+            "Move one of the caller's appointments to a new offered time: the new time is taken and the old one "
+            "freed together, or nothing changes."
+        ),
+        "parameters": _obj(
+            {"appointment_id": S, "slot_id": {**S, "description": "slot_id of the new time."}, "start": S},
+            ["appointment_id"],
+        ),
+    },
+]  # fmt: skip
+
+FILLERS = {
+    "check_availability": "Let me check the schedule.",
+    "reserve_slot": "One moment while I hold that time.",
+    "send_otp": "I'm sending you a code now.",
+    "verify_otp": "Let me check that code.",
+    "confirm_booking": "Booking that for you now.",
+    "send_confirmation": "Sending that text now.",
+    "find_appointments": "Let me look up your appointments.",
+    "cancel_appointment": "One moment.",
+    "reschedule_appointment": "One moment while I move that.",
+}
+
+
+def vapi_tools(server_url: str) -> list[dict[str, Any]]:
+    """Vapi function tools pointing at this clinic's endpoint, with filler messages."""
+    return [
+        {
+            "type": "function",
+            "function": {"name": tool["name"], "description": tool["description"], "parameters": tool["parameters"]},
+            "server": {"url": server_url, "timeoutSeconds": SERVER_TIMEOUT_SECONDS},
+            "messages": [
+                {"type": "request-start", "content": FILLERS[tool["name"]]},
+                {
+                    "type": "request-response-delayed",
+                    "content": "Still working on it, thanks for waiting.",
+                    "timingMilliseconds": 3000,
+                },
+                {"type": "request-failed", "content": "Sorry, I couldn't reach the schedule just now."},
+            ],
+        }
+        for tool in TOOLS
+    ]
