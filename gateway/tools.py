@@ -136,7 +136,7 @@ def appointment_sentence(ctx: ToolContext, appointment: rpb.Appointment) -> str:
 
 # --- check_availability -----------------------------------------------------------------------
 async def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
-    request = apb.FindSlotsRequest(tenant_id=ctx.tenant, limit=20)
+    request = apb.FindSlotsRequest(tenant_id=ctx.tenant, limit=10)  # compact results: the model reads them
     date_text = text_arg(args, "date", "day", "when")
     from_text, to_text = text_arg(args, "from", "from_date", "start_date"), text_arg(args, "to", "to_date", "end_date")
     if from_text:
