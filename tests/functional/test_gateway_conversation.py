@@ -47,7 +47,10 @@ async def test_full_conversation(stack: Stack, clock: Clock, pool: asyncpg.Pool)
 
             sent = await call_tool(client, "send_otp", {}, tool_call_id="t4")
             assert sent["ok"] and "ending in 4 2" in sent["speech"]
-            await deliver_texts(stack, relay)
+            async with asyncio.timeout(10):
+                while not twilio.bodies_to(CALLER):
+                    await deliver_texts(stack, relay)
+                    await asyncio.sleep(0.05)
             code = re.search(r"code is (\d{6})", twilio.bodies_to(CALLER)[-1])
             assert code is not None
             verified = await call_tool(client, "verify_otp", {"code": " ".join(code.group(1))}, tool_call_id="t5")
@@ -58,9 +61,10 @@ async def test_full_conversation(stack: Stack, clock: Clock, pool: asyncpg.Pool)
                 "You're booked: a dental cleaning with Doctor Lee tomorrow at 9 AM."
             )
             appointment_id = booked["appointment_id"]
-            for _ in range(3):
-                await deliver_texts(stack, relay)
-            assert any("is confirmed for Tue Nov 24 at 9:00 AM" in b for b in twilio.bodies_to(CALLER))
+            async with asyncio.timeout(10):  # the reservation's own relay may be mid-delivery too
+                while not any("is confirmed for Tue Nov 24 at 9:00 AM" in b for b in twilio.bodies_to(CALLER)):
+                    await deliver_texts(stack, relay)
+                    await asyncio.sleep(0.05)
 
             mine = await call_tool(client, "find_appointments", {}, tool_call_id="t7")
             assert [a["appointment_id"] for a in mine["appointments"]] == [appointment_id]
