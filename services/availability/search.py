@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from services.availability.clinic import AppointmentType, Clinic
 from services.availability.phrases import DateRequest, PartOfDay
-from services.availability.slots import Busy, FreeSlot, SlotQuery, bookable_window, free_slots, local_datetime
+from services.availability.slots import Busy, FreeSlot, SlotQuery, bookable_window, free_slots, wall_to_utc
 
 # How far past the requested days we look for alternatives (bounded: the caller is waiting).
 ALTERNATIVE_SEARCH_DAYS = 14
@@ -47,8 +47,8 @@ class Plan:
 def _utc_range(clinic: Clinic, first: date, last: date) -> tuple[datetime, datetime]:
     """UTC range whose busy intervals can matter for these days (a day's margin covers buffers)."""
     return (
-        local_datetime(first - timedelta(days=1), 0, clinic.timezone).astimezone(UTC),
-        local_datetime(last + timedelta(days=2), 0, clinic.timezone).astimezone(UTC),
+        wall_to_utc(first - timedelta(days=1), 0, clinic.timezone),
+        wall_to_utc(last + timedelta(days=2), 0, clinic.timezone),
     )
 
 

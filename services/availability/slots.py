@@ -58,6 +58,22 @@ def local_datetime(day: date, minutes: int, zone: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=extra_days), time(minutes // 60, minutes % 60), tzinfo=zone)
 
 
+def wall_to_utc(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """The instant a wall clock in `zone` shows `minutes` after midnight of `day`.
+
+    A repeated time (fall-back) is its first occurrence. A skipped time (spring-forward) is the
+    moment the clock jumps past it: work from 02:15 on a day that skips 02:00-03:00 starts at
+    03:00, and work until 02:30 ends at the jump.
+    """
+    local = local_datetime(day, minutes, zone)
+    for _ in range(DAY_MINUTES + 1):
+        if exists(local):
+            return local.astimezone(UTC)
+        minutes += 1
+        local = local_datetime(day, minutes, zone)
+    raise ValueError(f"no existing wall time after {day} +{minutes} min in {zone}")
+
+
 def exists(local: datetime) -> bool:
     """False for a wall time inside a spring-forward gap."""
     round_trip = local.astimezone(UTC).astimezone(local.tzinfo)
@@ -110,12 +126,7 @@ def closed_ranges(holidays: Sequence[DateException], zone: ZoneInfo, first: date
             if holiday.time_off and holiday.covers(day):
                 pieces = holiday.intervals or (WallInterval(0, DAY_MINUTES),)
                 for piece in pieces:
-                    ranges.append(
-                        Busy(
-                            local_datetime(day, piece.start, zone).astimezone(UTC),
-                            local_datetime(day, piece.end, zone).astimezone(UTC),
-                        )
-                    )
+                    ranges.append(Busy(wall_to_utc(day, piece.start, zone), wall_to_utc(day, piece.end, zone)))
         day += timedelta(days=1)
     return sorted(ranges)
 
@@ -156,10 +167,11 @@ def _starts(day: date, interval: WallInterval, zone: ZoneInfo, step: int, durati
     """UTC starts stepping through wall-clock time in one working interval, appointment inside it."""
     local_start = local_datetime(day, interval.start, zone)
     local_end = local_datetime(day, interval.end, zone)
-    interval_end = local_end.astimezone(UTC)
-    if local_start.utcoffset() == local_end.utcoffset() and exists(local_start):
+    interval_start = wall_to_utc(day, interval.start, zone)
+    interval_end = wall_to_utc(day, interval.end, zone)
+    if local_start.utcoffset() == local_end.utcoffset() and exists(local_start) and exists(local_end):
         # No clock change inside (the usual case): wall-clock steps are UTC steps.
-        start = local_start.astimezone(UTC)
+        start = interval_start
         delta = timedelta(minutes=step)
         while start + duration <= interval_end:
             yield start
@@ -172,6 +184,8 @@ def _starts(day: date, interval: WallInterval, zone: ZoneInfo, step: int, durati
         if not exists(local):
             continue  # inside the spring-forward gap
         start = local.astimezone(UTC)
+        if start < interval_start:
+            continue
         if start + duration > interval_end:
             return
         yield start
@@ -203,8 +217,8 @@ def free_slots(
     result: list[FreeSlot] = []
     day = query.first_day
     while day <= last_day:
-        day_start = local_datetime(day, 0, zone).astimezone(UTC)
-        day_end = local_datetime(day + timedelta(days=1), 0, zone).astimezone(UTC)
+        day_start = wall_to_utc(day, 0, zone)
+        day_end = wall_to_utc(day + timedelta(days=1), 0, zone)
         day += timedelta(days=1)
         if day_end <= earliest:
             continue

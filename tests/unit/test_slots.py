@@ -156,6 +156,22 @@ CASES = [
         provider=sunday_hours(["00:00-05:00"]),
     ),
     Case(
+        "DST spring-forward: hours starting in the skipped hour start at the jump",
+        ["03:00", "03:05", "03:10"],
+        day=date(2030, 3, 10),
+        now=datetime(2030, 3, 9, 12, tzinfo=NY),
+        rules={"slot_interval_minutes": 5},
+        service={"duration_minutes": 5},
+        provider=sunday_hours(["02:15-03:15"]),
+    ),
+    Case(
+        "DST spring-forward: hours ending in the skipped hour end at the jump",
+        ["01:00", "01:30"],
+        day=date(2030, 3, 10),
+        now=datetime(2030, 3, 9, 12, tzinfo=NY),
+        provider=sunday_hours(["01:00-02:30"]),
+    ),
+    Case(
         "DST fall-back New York: the repeated hour is offered once",
         ["00:00", "00:30", "01:00", "01:30", "02:00", "02:30", "03:00", "03:30"],
         day=date(2030, 11, 3),

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.availability.slots import Busy, SlotQuery, free_slots, local_datetime, working_day
+from services.availability.slots import Busy, SlotQuery, free_slots, wall_to_utc, working_day
 from tests.unit.clinics import make_clinic
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -70,16 +70,13 @@ def working_ranges(clinic, first: date, last: date) -> list[tuple[datetime, date
     while day <= last + timedelta(days=2):
         for interval in working_day(provider, day):
             ranges.append(
-                (
-                    local_datetime(day, interval.start, provider.timezone).astimezone(UTC),
-                    local_datetime(day, interval.end, provider.timezone).astimezone(UTC),
-                )
+                (wall_to_utc(day, interval.start, provider.timezone), wall_to_utc(day, interval.end, provider.timezone))
             )
         day += timedelta(days=1)
     return ranges
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(scenario())
 def test_no_slot_breaks_a_rule(case) -> None:  # type: ignore[no-untyped-def]
     clinic, now, busy, first, last = case
