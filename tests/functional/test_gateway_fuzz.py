@@ -1,0 +1,76 @@
+"""Fuzzing the edge: random and mutated Vapi bodies, random arguments to every tool, posted to
+the real gateway. Never a 5xx, never a non-JSON reply, never a line break in a result."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.tools import TOOLS
+from tests.conftest import Clock, GatewayClient, Stack
+from tests.functional.vapi_client import SECRET, gateway_client, load_demo
+
+AUTH = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40),
+    st.sampled_from(["tomorrow", "next tuesday", "2026-02-30", "+12125550142", "12", "s1.x.y", "\n\r", "🙂", "' OR 1=1 --"]),
+)  # fmt: skip
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+argument_names = st.sampled_from(
+    ["date", "from", "to", "service", "provider", "part_of_day", "limit", "slot_id", "start", "patient_name",
+     "patient_phone", "phone", "code", "hold_id", "appointment_id", "reason"]
+)  # fmt: skip
+arguments = st.dictionaries(argument_names, json_values, max_size=5)
+tool_call = st.fixed_dictionaries(
+    {
+        "id": st.one_of(st.text(min_size=1, max_size=20), st.integers(), st.none()),
+        "type": st.just("function"),
+        "function": st.fixed_dictionaries(
+            {"name": st.one_of(st.sampled_from(sorted(TOOLS)), st.text(max_size=10)),
+             "arguments": st.one_of(arguments, arguments.map(json.dumps), st.text(max_size=30))}
+        ),
+    }
+)  # fmt: skip
+messages = st.one_of(
+    st.fixed_dictionaries(
+        {"message": st.fixed_dictionaries(
+            {"type": st.just("tool-calls"), "toolCallList": st.lists(tool_call, max_size=4),
+             "call": st.fixed_dictionaries({"id": st.text(max_size=8), "customer": st.fixed_dictionaries({"number": scalars})})}
+        )}
+    ),
+    st.fixed_dictionaries({"message": st.dictionaries(st.sampled_from(["type", "toolCalls", "toolCallList", "toolWithToolCallList", "call", "status"]), json_values)}),
+    json_values,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(body=messages)
+async def test_random_bodies_never_break_the_edge(stack: Stack, clock: Clock, body: Any) -> None:
+    await load_demo(stack, clock)  # unchanged after the first example: an upsert of the same file
+    async with gateway_client(stack, clock) as client:
+        await check(client, json.dumps(body).encode())
+        await check(client, json.dumps(body).encode()[:-3])  # truncated
+
+
+async def check(client: GatewayClient, raw: bytes) -> None:
+    reply = await client.post("/vapi/demo", data=raw, headers=AUTH)
+    text = await reply.text()
+    assert reply.status < 500, text
+    if reply.status == 200:
+        parsed = json.loads(text)
+        assert isinstance(parsed, dict)
+        for entry in parsed.get("results", []):
+            value = entry.get("result", entry.get("error"))
+            assert isinstance(value, str) and "\n" not in value and "\r" not in value
+            if "result" in entry:
+                result = json.loads(entry["result"])
+                assert isinstance(result["ok"], bool) and isinstance(result["speech"], str) and result["speech"]
