@@ -15,16 +15,16 @@ import asyncpg
 import pytest
 from hypothesis import settings
 
-# CI explores the same examples every run (a red CI must be reproducible); locally they vary.
-settings.register_profile("ci", derandomize=True, deadline=None)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
-
 from common.db import create_pool
 from common.embedded_pg import EmbeddedPostgres
 from common.migrations import apply_migrations
 
 SCHEMAS = ("availability", "reservation", "notification")
+
+# CI explores the same examples every run (a red CI must be reproducible); locally they vary.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:

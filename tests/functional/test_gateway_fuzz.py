@@ -16,7 +16,9 @@ from tests.functional.vapi_client import SECRET, gateway_client, load_demo
 AUTH = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40),
-    st.sampled_from(["tomorrow", "next tuesday", "2026-02-30", "+12125550142", "12", "s1.x.y", "\n\r", "🙂", "' OR 1=1 --"]),
+    st.sampled_from(
+        ["tomorrow", "next tuesday", "2026-02-30", "+12125550142", "12", "s1.x.y", "\n\r", "🙂", "' OR 1=1 --"]
+    ),
 )  # fmt: skip
 json_values = st.recursive(
     scalars,
@@ -42,10 +44,17 @@ messages = st.one_of(
     st.fixed_dictionaries(
         {"message": st.fixed_dictionaries(
             {"type": st.just("tool-calls"), "toolCallList": st.lists(tool_call, max_size=4),
-             "call": st.fixed_dictionaries({"id": st.text(max_size=8), "customer": st.fixed_dictionaries({"number": scalars})})}
+             "call": st.fixed_dictionaries(
+                 {"id": st.text(max_size=8), "customer": st.fixed_dictionaries({"number": scalars})}
+             )}
         )}
     ),
-    st.fixed_dictionaries({"message": st.dictionaries(st.sampled_from(["type", "toolCalls", "toolCallList", "toolWithToolCallList", "call", "status"]), json_values)}),
+    st.fixed_dictionaries(
+        {"message": st.dictionaries(
+            st.sampled_from(["type", "toolCalls", "toolCallList", "toolWithToolCallList", "call", "status"]),
+            json_values,
+        )}
+    ),
     json_values,
 )  # fmt: skip
 
