@@ -126,6 +126,10 @@ class EmbeddedPostgres:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    @staticmethod
+    def _options(port: int) -> str:
+        return f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
+
     # --- lifecycle -------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> str:
         """Start the server (or find it running) and return its URL."""
@@ -156,7 +160,7 @@ class EmbeddedPostgres:
             self.logfile.touch()
             self._chown(self.logfile)
             port = free_port()
-            options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
+            options = self._options(port)
             result = self._run(
                 "pg_ctl",
                 "start",
@@ -188,6 +192,19 @@ class EmbeddedPostgres:
         if not (self.pgdata / "postmaster.pid").exists():
             return
         self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", str(int(timeout)), check=False)
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Stop and start again on the same port (fault tests: clients keep their URL)."""
+        if self.port is None:
+            raise RuntimeError("embedded PostgreSQL is not started")
+        self.stop()
+        options = self._options(self.port)
+        result = self._run(
+            "pg_ctl", "start", "-D", str(self.pgdata), "-l", str(self.logfile),
+            "-w", "-t", str(int(timeout)), "-o", options, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"embedded PostgreSQL did not restart: {result.stderr.strip()}")
 
     def stop_if_started_here(self) -> None:
         if self.started_here:

@@ -63,6 +63,26 @@ class ReplyCache:
         return result
 
 
+class AuthUnavailable(Exception):
+    """The credential could not be checked (the clinic directory is unreachable)."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__("authentication backend unavailable")
+        self.raw = raw
+
+
+def unavailable_reply(raw: bytes) -> web.Response:
+    """Nothing ran (the credential is unchecked), but Vapi still gets a 200 with something to say."""
+    try:
+        message = vapi.parse(json.loads(raw.decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError, vapi.ProtocolError):
+        return web.json_response({}, status=503)
+    if not message.tool_calls:
+        return web.json_response({}, status=503)
+    result = tools.refuse(tools.UNAVAILABLE_SPEECH, "BACKEND_UNAVAILABLE").to_json()
+    return web.json_response(vapi.envelope([vapi.result_entry(c, result=result) for c in message.tool_calls]))
+
+
 class VapiHandlers:
     def __init__(self, auth: TenantAuth, clinics: ClinicDirectory, clock: Clock = utc_now) -> None:
         self.auth = auth
@@ -79,7 +99,7 @@ class VapiHandlers:
         try:
             ok = await self.auth.authenticate(tenant, request.headers, raw)
         except grpc.aio.AioRpcError:
-            raise web.HTTPServiceUnavailable(text="authentication backend unavailable") from None
+            raise AuthUnavailable(raw) from None
         if not ok:
             raise web.HTTPUnauthorized()
         try:
@@ -137,7 +157,10 @@ class VapiHandlers:
     # --- POST /vapi/{tenant} ---------------------------------------------------------------------
     async def vapi_message(self, request: web.Request) -> web.Response:
         tenant = request.match_info["tenant"]
-        body = await self._authenticated_body(request, tenant)
+        try:
+            body = await self._authenticated_body(request, tenant)
+        except AuthUnavailable as error:
+            return unavailable_reply(error.raw)
         try:
             message = vapi.parse(body)
         except vapi.ProtocolError as error:
@@ -172,7 +195,11 @@ class VapiHandlers:
             tenant = request.query.get("tenant", "")
             if isinstance(peek, dict) and not tenant:
                 tenant = str(peek.get("tenantId") or peek.get("tenant_id") or "")
-            body = await self._authenticated_body(request, tenant)
+            try:
+                body = await self._authenticated_body(request, tenant)
+            except AuthUnavailable:
+                down = tools.refuse(tools.UNAVAILABLE_SPEECH, "BACKEND_UNAVAILABLE")
+                return web.json_response({"toolResult": {"content": down.to_json()}, "speech": down.speech})
             if not isinstance(body, dict):
                 raise web.HTTPBadRequest(text="body must be a JSON object")
             if isinstance(body.get("message"), dict):

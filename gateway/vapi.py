@@ -137,9 +137,19 @@ def single_line(text: str, limit: int = MAX_RESULT_CHARS) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def compact(data: dict[str, Any]) -> str:
-    """Compact single-line JSON (json.dumps escapes newlines inside strings)."""
-    return single_line(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str))
+def compact(data: dict[str, Any], limit: int = MAX_RESULT_CHARS) -> str:
+    """Compact single-line JSON, at most `limit` characters: long lists are shortened (and
+    `truncated` set) rather than the text cut, so the result always stays valid JSON."""
+    data = dict(data)
+    while True:
+        # json.dumps escapes \n and \r; U+2028 and friends stay raw, so make them spaces too.
+        text = _LINE_BREAKS.sub(" ", json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str))
+        lists = [k for k, v in data.items() if isinstance(v, list) and v]
+        if len(text) <= limit or not lists:
+            return text
+        longest = max(lists, key=lambda k: len(json.dumps(data[k], default=str)))
+        data[longest] = data[longest][: len(data[longest]) // 2]
+        data["truncated"] = True
 
 
 def result_entry(call: ToolCall, *, result: str | None = None, error: str | None = None) -> dict[str, str]:

@@ -36,15 +36,21 @@ signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
 
 
 @pytest.fixture(scope="session")
-def admin_url() -> Iterator[str]:
-    """A superuser URL to a real server: DATABASE_URL, else the embedded PostgreSQL."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
+def embedded() -> Iterator[EmbeddedPostgres | None]:
+    """The embedded PostgreSQL when DATABASE_URL is unset (None otherwise)."""
+    if os.environ.get("DATABASE_URL"):
+        yield None
         return
     server = EmbeddedPostgres()
-    yield server.start()
+    server.start()
+    yield server
     server.stop_if_started_here()
+
+
+@pytest.fixture(scope="session")
+def admin_url(embedded: EmbeddedPostgres | None) -> str:
+    """A superuser URL to a real server: DATABASE_URL, else the embedded PostgreSQL."""
+    return embedded.url() if embedded is not None else os.environ["DATABASE_URL"]
 
 
 async def create_database(admin_url: str, prefix: str = "test") -> str:

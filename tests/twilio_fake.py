@@ -19,6 +19,7 @@ class FakeTwilio:
     script: list[tuple[int, int | None]] = field(default_factory=list)  # (HTTP status, Twilio error code)
     delay: float = 0.0
     url: str = ""
+    accepted: list[dict[str, str]] = field(default_factory=list)  # requests answered 201
 
     async def messages(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -31,6 +32,7 @@ class FakeTwilio:
                 body = {"code": code, "message": f"scripted error {code}", "more_info": "", "status": status}
                 return web.json_response(body, status=status)
         sid = "SM" + uuid.uuid4().hex
+        self.accepted.append(self.requests[-1])
         return web.json_response(
             {
                 "sid": sid,

@@ -51,3 +51,16 @@ def test_results_are_single_line_and_in_order() -> None:
     }
     assert "\n" not in compact({"speech": "a\nb"}) and json.loads(compact({"speech": "a\nb"}))["speech"] == "a\nb"
     assert len(single_line("x" * 10_000, limit=100)) == 100
+
+
+def test_a_long_result_stays_valid_json_by_shortening_lists() -> None:
+    data = {
+        "ok": True,
+        "speech": "I have several times.",
+        "slots": [{"slot_id": "s" * 300, "n": n} for n in range(100)],
+    }
+    text = compact(data, limit=8000)
+    parsed = json.loads(text)
+    assert len(text) <= 8000 and parsed["truncated"] is True and 0 < len(parsed["slots"]) < 100
+    assert parsed["slots"][0] == {"slot_id": "s" * 300, "n": 0}  # earliest kept
+    assert "\u2028" not in compact({"speech": "a\u2028b"})
