@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: all deps protos run test lint typecheck unit bench clean distclean
+.PHONY: all deps protos run test lint typecheck bench bench-e2e clean distclean
 
 all: deps protos
 
@@ -39,6 +39,10 @@ bench: all
 	$(BIN)/python -m bench.availability
 	$(BIN)/python -m bench.reservation
 	$(BIN)/python -m bench.notification
+
+# The whole stack over HTTP, side by side with the bare baseline; writes docs/PERFORMANCE.md.
+bench-e2e: all
+	$(BIN)/python -m bench.e2e
 
 clean:
 	rm -rf booking .mypy_cache .ruff_cache .pytest_cache .hypothesis
