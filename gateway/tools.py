@@ -18,6 +18,7 @@ from booking.availability.v1 import availability_pb2 as apb
 from booking.common.v1 import common_pb2 as cpb
 from booking.notification.v1 import notification_pb2 as npb
 from booking.reservation.v1 import reservation_pb2 as rpb
+from common.timestamps import from_timestamp, to_timestamp
 from gateway import speech
 from gateway.clinics import ClinicInfo
 from gateway.state import Backends
@@ -89,14 +90,11 @@ def normalize_phone(text: str, region: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def ts(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
+ts = to_timestamp
 
 
 def local(ctx: ToolContext, stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(UTC).astimezone(ctx.clinic.timezone)
+    return from_timestamp(stamp).astimezone(ctx.clinic.timezone)
 
 
 def slot_data(ctx: ToolContext, slot: cpb.Slot) -> dict[str, str]:
@@ -216,7 +214,7 @@ async def slot_for_start(ctx: ToolContext, start: datetime, service_id: str, pro
         timeout=CALL_TIMEOUT_SECONDS,
     )
     wanted = start.astimezone(UTC)
-    found: list[cpb.Slot] = [s for s in reply.slots if s.start.ToDatetime(UTC) == wanted]
+    found: list[cpb.Slot] = [s for s in reply.slots if from_timestamp(s.start) == wanted]
     return found[0] if found else None
 
 
@@ -283,14 +281,14 @@ async def reserve_slot(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
     if reply.HasField("hold"):
         hold = reply.hold
         when = speech.moment_phrase(local(ctx, hold.slot.start), ctx.today)
-        minutes = round((hold.expires_at.ToDatetime(UTC) - ctx.now.astimezone(UTC)).total_seconds() / 60)
+        minutes = round((from_timestamp(hold.expires_at) - ctx.now.astimezone(UTC)).total_seconds() / 60)
         provider = f" with {hold.slot.provider_spoken_name}" if hold.slot.provider_spoken_name else ""
         return ToolResult(
             True,
             f"I'm holding {when}{provider} for you for the next {max(minutes, 1)} minutes.",
             {
                 "hold_id": hold.hold_id,
-                "expires_at": hold.expires_at.ToDatetime(UTC).isoformat() + "Z",
+                "expires_at": from_timestamp(hold.expires_at).isoformat() + "Z",
                 **slot_data(ctx, hold.slot),
             },
         )

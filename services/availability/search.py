@@ -6,7 +6,7 @@ Pure: the servicer fetches the clinic and the busy intervals, this module decide
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from services.availability.clinic import AppointmentType, Clinic
@@ -76,6 +76,14 @@ def plan(clinic: Clinic, service: AppointmentType, wanted: DateRequest | None, n
     return Plan(
         first, last, last + timedelta(days=1), min(last + timedelta(days=ALTERNATIVE_SEARCH_DAYS), horizon), None
     )
+
+
+def chunks(the_plan: Plan) -> list[Plan]:
+    """The requested days split as: the first day, then the rest (fetched only when needed)."""
+    if the_plan.first_day >= the_plan.last_day:
+        return [the_plan]
+    first = replace(the_plan, last_day=the_plan.first_day)
+    return [first, replace(the_plan, first_day=the_plan.first_day + timedelta(days=1))]
 
 
 def requested_slots(

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
 from booking.common.v1 import common_pb2
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from common.timestamps import from_timestamp
+from common.timestamps import to_timestamp as timestamp
 from services.availability import phrases, search, slot_ids
 from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
 from services.availability.repository import ClinicRepository
@@ -49,12 +50,6 @@ CAUSES = {
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
 
 
 @dataclass
@@ -152,7 +147,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         busy: dict[str, list[Busy]] = {}
         for item in reply.busy:
             busy.setdefault(item.provider_id, []).append(
-                Busy(item.range.start.ToDatetime(UTC), item.range.end.ToDatetime(UTC))
+                Busy(from_timestamp(item.range.start), from_timestamp(item.range.end))
             )
         return busy
 
@@ -252,10 +247,15 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         providers = [request.provider_id] if request.provider_id else list(service.provider_ids)
         slots: list[FreeSlot] = []
         if the_plan.refusal is None:
-            busy = await self._busy(clinic.tenant_id, providers, *the_plan.requested_range(clinic), context)
-            slots = search.requested_slots(
-                clinic, service, the_plan, busy, now, provider_ids=tuple(providers), part=part, near=near, limit=limit
-            )
+            # The first day usually fills the answer: fetch its busy time alone, the rest only if needed.
+            for chunk in search.chunks(the_plan):
+                busy = await self._busy(clinic.tenant_id, providers, *chunk.requested_range(clinic), context)
+                slots += search.requested_slots(
+                    clinic, service, chunk, busy, now,
+                    provider_ids=tuple(providers), part=part, near=near, limit=limit - len(slots),
+                )  # fmt: skip
+                if len(slots) >= limit:
+                    break
         alternatives: list[FreeSlot] = []
         if not slots:  # a second, rarer round trip: only when the asked-for days are full
             busy = await self._busy(clinic.tenant_id, providers, *the_plan.alternatives_range(clinic), context)
@@ -294,7 +294,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             if not request.HasField("start"):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "start: required without slot_id")
             provider_id, service_id = request.provider_id, request.service_id
-            start, duration_minutes = request.start.ToDatetime(UTC), None
+            start, duration_minutes = from_timestamp(request.start), None
         service = clinic.service(service_id)
         provider = clinic.providers.get(provider_id)
         if service is None or provider is None or provider_id not in service.provider_ids:

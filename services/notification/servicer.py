@@ -8,12 +8,13 @@ from typing import NoReturn
 import asyncpg
 import grpc
 import phonenumbers
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from booking.common.v1 import common_pb2
 from booking.notification.v1 import notification_pb2 as pb
 from booking.notification.v1 import notification_pb2_grpc
 from common.logs import mask_phone
+from common.timestamps import from_timestamp
+from common.timestamps import to_timestamp as timestamp
 from services.notification import templates
 from services.notification.repository import MessageRow, NotificationRepository
 
@@ -40,12 +41,6 @@ STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout
 START_WORDS = {"start", "unstop", "yes"}
 HELP_WORDS = {"help", "info"}
 MAX_BODY = 1600
-
-
-def timestamp(value: object) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)  # type: ignore[arg-type]
-    return stamp
 
 
 def message_of(row: MessageRow) -> pb.Message:
@@ -111,7 +106,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
                 await self._invalid(context, "appointment: start and timezone are required")
             body = templates.render(
                 kind, details.clinic_name, service=details.service_name, provider=details.provider_name,
-                start=details.start.ToDatetime(), timezone=details.timezone,
+                start=from_timestamp(details.start), timezone=details.timezone,
             )  # fmt: skip
         if len(body) > MAX_BODY:
             await self._invalid(context, f"body: longer than {MAX_BODY} characters")

@@ -15,7 +15,6 @@ import asyncpg
 import grpc
 import phonenumbers
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from booking.availability.v1 import availability_pb2, availability_pb2_grpc
 from booking.common.v1 import common_pb2
@@ -24,6 +23,8 @@ from booking.reservation.v1 import reservation_pb2 as pb
 from booking.reservation.v1 import reservation_pb2_grpc
 from common.db import Connection
 from common.logs import mask_phone
+from common.timestamps import from_timestamp
+from common.timestamps import to_timestamp as timestamp
 from services.reservation import otp
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 
@@ -40,12 +41,6 @@ C = common_pb2
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
 
 
 def failure(cause: C.FailureCause.ValueType, message: str) -> C.Failure:
@@ -293,10 +288,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         new = NewReservation(
             provider_id=slot.provider_id,
             service_id=slot.service_id,
-            starts_at=slot.start.ToDatetime(UTC),
-            ends_at=slot.end.ToDatetime(UTC),
-            occupied_start=validation.occupied.start.ToDatetime(UTC),
-            occupied_end=validation.occupied.end.ToDatetime(UTC),
+            starts_at=from_timestamp(slot.start),
+            ends_at=from_timestamp(slot.end),
+            occupied_start=from_timestamp(validation.occupied.start),
+            occupied_end=from_timestamp(validation.occupied.end),
             timezone=slot.timezone,
             details={
                 "slot_id": slot.slot_id,
@@ -603,10 +598,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             new = NewReservation(
                 provider_id=slot.provider_id,
                 service_id=slot.service_id,
-                starts_at=slot.start.ToDatetime(UTC),
-                ends_at=slot.end.ToDatetime(UTC),
-                occupied_start=validation.occupied.start.ToDatetime(UTC),
-                occupied_end=validation.occupied.end.ToDatetime(UTC),
+                starts_at=from_timestamp(slot.start),
+                ends_at=from_timestamp(slot.end),
+                occupied_start=from_timestamp(validation.occupied.start),
+                occupied_end=from_timestamp(validation.occupied.end),
                 timezone=slot.timezone,
                 details={"slot_id": slot.slot_id, "provider_spoken_name": slot.provider_spoken_name},
             )
@@ -643,7 +638,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         await self._require(context, tenant_id=request.tenant_id)
         if not request.range.HasField("start") or not request.range.HasField("end"):
             await self._invalid(context, "range: start and end are required")
-        start, end = request.range.start.ToDatetime(UTC), request.range.end.ToDatetime(UTC)
+        start, end = from_timestamp(request.range.start), from_timestamp(request.range.end)
         if end <= start:
             await self._invalid(context, "range: end must be after start")
         rows = await self.repository.list_busy(
