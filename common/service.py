@@ -8,6 +8,7 @@ the gRPC server, and serves until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,29 @@ class Running:
 
 
 Starter = Callable[[ServiceConfig, asyncpg.Pool], Awaitable[Running]]
+
+
+@dataclass
+class BackgroundRuntime:
+    """A started gRPC server plus its background workers (relays, sweepers), stopped together."""
+
+    grpc: GrpcService
+    tasks: list[asyncio.Task[None]]
+    on_stop: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def port(self) -> int:
+        return self.grpc.port
+
+    async def stop(self, grace: float) -> None:
+        await self.grpc.stop(grace)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.on_stop is not None:
+            await self.on_stop()
 
 
 async def _run(cfg: ServiceConfig, start: Starter) -> None:

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-import phonenumbers
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.common.v1 import common_pb2 as cpb
 from booking.notification.v1 import notification_pb2 as npb
 from booking.reservation.v1 import reservation_pb2 as rpb
+from common.phones import to_e164
 from common.timestamps import from_timestamp, to_timestamp
 from gateway import speech
 from gateway.clinics import ClinicInfo
@@ -81,13 +81,7 @@ def text_arg(args: dict[str, Any], *names: str, limit: int = 200) -> str:
 
 
 def normalize_phone(text: str, region: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return to_e164(text, region)
 
 
 ts = to_timestamp

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.local_http import serving
+
 
 @dataclass
 class FakeTwilio:
@@ -54,12 +56,6 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     fake = FakeTwilio()
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", fake.messages)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as url:
+        fake.url = url
         yield fake
-    finally:
-        await runner.cleanup()

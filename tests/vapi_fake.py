@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.local_http import serving
+
 STAMP = {"orgId": "org-1", "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z"}
 
 
@@ -78,15 +80,9 @@ async def fake_vapi() -> AsyncIterator[FakeVapi]:
     app.router.add_patch("/tool/{id}", fake.update_tool)
     app.router.add_get("/assistant/{id}", fake.get_assistant)
     app.router.add_patch("/assistant/{id}", fake.update_assistant)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as url:
+        fake.url = url
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 def an_assistant(assistant_id: str = "asst-1") -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -12,9 +11,8 @@ import grpc
 
 from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from common.config import ServiceConfig
-from common.grpc_server import GrpcService
 from common.grpc_server import create_server as create_grpc_server
-from common.service import Running, Starter
+from common.service import BackgroundRuntime, Running, Starter
 from services.notification.config import TwilioConfig
 from services.notification.relay import MessageRelay
 from services.notification.senders import LocalSender, Sender, TwilioSender
@@ -38,25 +36,10 @@ def make_sender(twilio: TwilioConfig) -> Sender:
     )
 
 
-@dataclass
-class NotificationRuntime:
-    grpc: GrpcService
+@dataclass(kw_only=True)
+class NotificationRuntime(BackgroundRuntime):
     relay: MessageRelay
     sender: Sender
-    tasks: list[asyncio.Task[None]]
-
-    @property
-    def port(self) -> int:
-        return self.grpc.port
-
-    async def stop(self, grace: float) -> None:
-        await self.grpc.stop(grace)
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.sender.close()
 
 
 async def create_server(
@@ -72,17 +55,18 @@ async def create_server(
 
     service = await create_grpc_server(host, port, register, [SERVICE_NAME])
     tasks = [asyncio.create_task(relay.run(), name="sms-relay")] if background else []
-    return NotificationRuntime(service, relay, sender, tasks)
+    return NotificationRuntime(service, tasks, sender.close, relay=relay, sender=sender)
 
 
 def starter(twilio: TwilioConfig) -> Starter:
     async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
-        runtime = await create_server(cfg.host, cfg.port, pool, sender=make_sender(twilio))
+        sender = make_sender(twilio)
+        runtime = await create_server(cfg.host, cfg.port, pool, sender=sender)
 
         async def close() -> None:
             for task in runtime.tasks:
                 task.cancel()
-            await runtime.sender.close()
+            await sender.close()
 
         return Running(grpc=runtime.grpc, close=close)
 

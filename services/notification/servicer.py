@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import NoReturn
 
 import asyncpg
 import grpc
-import phonenumbers
 
 from booking.common.v1 import common_pb2
 from booking.notification.v1 import notification_pb2 as pb
 from booking.notification.v1 import notification_pb2_grpc
-from common.logs import mask_phone
+from common.grpc_errors import e164, invalid
 from common.timestamps import from_timestamp
 from common.timestamps import to_timestamp as timestamp
 from services.notification import templates
@@ -69,47 +67,32 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         self.pool = pool
         self.repository = NotificationRepository(pool)
 
-    @staticmethod
-    async def _invalid(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
-        raise AssertionError("unreachable")
-
-    async def _phone(self, context: grpc.aio.ServicerContext, name: str, phone: str) -> str:
-        try:
-            parsed = phonenumbers.parse(phone, None)
-            valid = phonenumbers.is_valid_number(parsed)
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            await self._invalid(context, f"{name}: {mask_phone(phone)!r} is not a valid E.164 phone number")
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
     async def EnqueueSms(
         self, request: pb.EnqueueSmsRequest, context: grpc.aio.ServicerContext
     ) -> pb.EnqueueSmsResponse:
         for name in ("tenant_id", "to", "dedupe_key"):
             if not getattr(request, name):
-                await self._invalid(context, f"{name} is required")
-        to = await self._phone(context, "to", request.to)
+                await invalid(context, f"{name} is required")
+        to = await e164(context, "to", request.to)
         kind = KINDS.get(request.kind, "OTHER")
         if request.body:
             body = request.body
         elif kind == "OTHER":
-            await self._invalid(context, "body is required when kind is not set")
+            await invalid(context, "body is required when kind is not set")
         elif kind == "OTP":
             if not re.fullmatch(r"\d{4,8}", request.otp_code):
-                await self._invalid(context, "otp_code: 4 to 8 digits are required")
+                await invalid(context, "otp_code: 4 to 8 digits are required")
             body = templates.render("OTP", request.appointment.clinic_name, code=request.otp_code)
         else:
             details = request.appointment
             if not details.HasField("start") or not details.timezone:
-                await self._invalid(context, "appointment: start and timezone are required")
+                await invalid(context, "appointment: start and timezone are required")
             body = templates.render(
                 kind, details.clinic_name, service=details.service_name, provider=details.provider_name,
                 start=from_timestamp(details.start), timezone=details.timezone,
             )  # fmt: skip
         if len(body) > MAX_BODY:
-            await self._invalid(context, f"body: longer than {MAX_BODY} characters")
+            await invalid(context, f"body: longer than {MAX_BODY} characters")
         row, created = await self.repository.enqueue(
             request.tenant_id, request.dedupe_key, kind, to, body, templates.segments(body).count
         )
@@ -136,10 +119,10 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMessagesResponse:
         if not request.tenant_id:
-            await self._invalid(context, "tenant_id is required")
-        to = await self._phone(context, "to", request.to) if request.to else ""
+            await invalid(context, "tenant_id is required")
+        to = await e164(context, "to", request.to) if request.to else ""
         if request.limit < 0:
-            await self._invalid(context, "limit: must not be negative")
+            await invalid(context, "limit: must not be negative")
         rows = await self.repository.list_messages(
             request.tenant_id, to, STATUS_NAMES.get(request.status, ""), min(request.limit or 50, 500)
         )
@@ -147,24 +130,24 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
 
     async def OptOut(self, request: pb.OptOutRequest, context: grpc.aio.ServicerContext) -> pb.OptOutResponse:
         if not request.tenant_id:
-            await self._invalid(context, "tenant_id is required")
-        phone = await self._phone(context, "phone", request.phone)
+            await invalid(context, "tenant_id is required")
+        phone = await e164(context, "phone", request.phone)
         return pb.OptOutResponse(
             changed=await self.repository.set_opt_out(request.tenant_id, phone, True, request.source)
         )
 
     async def OptIn(self, request: pb.OptInRequest, context: grpc.aio.ServicerContext) -> pb.OptInResponse:
         if not request.tenant_id:
-            await self._invalid(context, "tenant_id is required")
-        phone = await self._phone(context, "phone", request.phone)
+            await invalid(context, "tenant_id is required")
+        phone = await e164(context, "phone", request.phone)
         return pb.OptInResponse(
             changed=await self.repository.set_opt_out(request.tenant_id, phone, False, request.source)
         )
 
     async def GetOptOut(self, request: pb.GetOptOutRequest, context: grpc.aio.ServicerContext) -> pb.GetOptOutResponse:
         if not request.tenant_id:
-            await self._invalid(context, "tenant_id is required")
-        phone = await self._phone(context, "phone", request.phone)
+            await invalid(context, "tenant_id is required")
+        phone = await e164(context, "phone", request.phone)
         opted_out, since = await self.repository.opt_out_state(request.tenant_id, phone)
         reply = pb.GetOptOutResponse(opted_out=opted_out)
         if since is not None:
@@ -175,7 +158,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         self, request: pb.RecordDeliveryStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.RecordDeliveryStatusResponse:
         if not request.provider_sid:
-            await self._invalid(context, "provider_sid is required")
+            await invalid(context, "provider_sid is required")
         ours = TWILIO_STATUS.get(request.status.lower())
         if ours is None:
             row_status = await self.repository.record_status(request.provider_sid, "QUEUED", "")
@@ -188,7 +171,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     async def RecordInboundSms(
         self, request: pb.RecordInboundSmsRequest, context: grpc.aio.ServicerContext
     ) -> pb.RecordInboundSmsResponse:
-        sender = await self._phone(context, "from", getattr(request, "from"))
+        sender = await e164(context, "from", getattr(request, "from"))
         word = request.body.strip().lower().rstrip(".!")
         if word in STOP_WORDS:
             opted_out, action = True, pb.INBOUND_ACTION_OPTED_OUT

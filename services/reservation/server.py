@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import asyncpg
@@ -14,10 +13,9 @@ from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.config import ServiceConfig
 from common.grpc_client import open_channel
-from common.grpc_server import GrpcService
 from common.grpc_server import create_server as create_grpc_server
 from common.outbox import OutboxItem, OutboxRelay
-from common.service import Running
+from common.service import BackgroundRuntime, Running
 from services.reservation.repository import ReservationRepository
 from services.reservation.servicer import HoldSweeper, ReservationDeps, ReservationServicer
 
@@ -38,23 +36,9 @@ def sms_relay(deps: ReservationDeps) -> OutboxRelay:
     return OutboxRelay(deps.pool, "reservation", deliver)
 
 
-@dataclass
-class ReservationRuntime:
-    grpc: GrpcService
+@dataclass(kw_only=True)
+class ReservationRuntime(BackgroundRuntime):
     relay: OutboxRelay
-    tasks: list[asyncio.Task[None]]
-
-    @property
-    def port(self) -> int:
-        return self.grpc.port
-
-    async def stop(self, grace: float) -> None:
-        await self.grpc.stop(grace)
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 async def create_server(host: str, port: int, deps: ReservationDeps, *, background: bool = True) -> ReservationRuntime:
@@ -72,7 +56,7 @@ async def create_server(host: str, port: int, deps: ReservationDeps, *, backgrou
         tasks.append(asyncio.create_task(relay.run(), name="reservation-outbox-relay"))
         sweeper = HoldSweeper(ReservationRepository(deps.pool), deps.clock)
         tasks.append(asyncio.create_task(sweeper.run(), name="hold-sweeper"))
-    return ReservationRuntime(service, relay, tasks)
+    return ReservationRuntime(service, tasks, relay=relay)
 
 
 async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:

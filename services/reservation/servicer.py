@@ -8,12 +8,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import grpc
-import phonenumbers
 from google.protobuf.message import Message
 
 from booking.availability.v1 import availability_pb2, availability_pb2_grpc
@@ -22,6 +21,7 @@ from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from booking.reservation.v1 import reservation_pb2 as pb
 from booking.reservation.v1 import reservation_pb2_grpc
 from common.db import Connection
+from common.grpc_errors import e164, invalid
 from common.logs import mask_phone
 from common.timestamps import from_timestamp
 from common.timestamps import to_timestamp as timestamp
@@ -132,26 +132,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self._alternatives_cache: dict[tuple[str, str, str], tuple[float, asyncio.Future[list[C.Slot]]]] = {}
 
     # --- helpers ---------------------------------------------------------------------------
-    @staticmethod
-    async def _invalid(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
-        raise AssertionError("unreachable")
-
     async def _require(self, context: grpc.aio.ServicerContext, **fields: str) -> None:
         for name, value in fields.items():
             if not value:
-                await self._invalid(context, f"{name} is required")
-
-    async def _phone(self, context: grpc.aio.ServicerContext, name: str, phone: str) -> str:
-        """An E.164 number, or INVALID_ARGUMENT naming the field."""
-        try:
-            parsed = phonenumbers.parse(phone, None)
-            valid = phonenumbers.is_valid_number(parsed)
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            await self._invalid(context, f"{name}: {mask_phone(phone)!r} is not a valid E.164 phone number")
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                await invalid(context, f"{name} is required")
 
     def _availability(self) -> availability_pb2_grpc.AvailabilityServiceStub:
         assert self.deps.availability is not None, "availability stub not wired"
@@ -228,7 +212,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                 try:
                     stored = await self.repository.stored_response(conn, tenant_id, key, method)
                 except ValueError as error:
-                    await self._invalid(context, f"idempotency_key: {error}")
+                    await invalid(context, f"idempotency_key: {error}")
                 if stored is not None:
                     return response_type.FromString(stored)
             response = await work(conn)
@@ -270,8 +254,8 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     ) -> pb.CreateHoldResponse:
         await self._require(context, tenant_id=request.tenant_id)
         if not request.slot_id and not (request.provider_id and request.HasField("start")):
-            await self._invalid(context, "slot_id (or provider_id and start) is required")
-        phone = await self._phone(context, "patient.phone", request.patient.phone) if request.patient.phone else ""
+            await invalid(context, "slot_id (or provider_id and start) is required")
+        phone = await e164(context, "patient.phone", request.patient.phone) if request.patient.phone else ""
         validation = await self._peer(
             context,
             "availability",
@@ -387,7 +371,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     ) -> pb.ConfirmHoldResponse:
         await self._require(context, tenant_id=request.tenant_id)
         if not request.hold_id and not request.call_id:
-            await self._invalid(context, "hold_id (or call_id) is required")
+            await invalid(context, "hold_id (or call_id) is required")
         async with self.deps.pool.acquire() as conn:
             if request.hold_id:
                 peek = await self.repository.get(conn, request.tenant_id, request.hold_id)
@@ -476,9 +460,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self, request: pb.FindAppointmentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.FindAppointmentsResponse:
         await self._require(context, tenant_id=request.tenant_id, phone=request.phone)
-        phone = await self._phone(context, "phone", request.phone)
+        phone = await e164(context, "phone", request.phone)
         if request.limit < 0:
-            await self._invalid(context, "limit: must not be negative")
+            await invalid(context, "limit: must not be negative")
         rows = await self.repository.find_by_phone(
             request.tenant_id, phone, request.upcoming_only, self.deps.clock(), min(request.limit or 20, 100)
         )
@@ -544,7 +528,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     ) -> pb.RescheduleAppointmentResponse:
         await self._require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
         if not request.slot_id and not request.HasField("start"):
-            await self._invalid(context, "slot_id (or start) is required")
+            await invalid(context, "slot_id (or start) is required")
         async with self.deps.pool.acquire() as conn:
             peek = await self.repository.get(conn, request.tenant_id, request.appointment_id)
         if peek is None or peek.status not in ("CONFIRMED", "CANCELED", "NO_SHOW", "COMPLETED"):
@@ -637,10 +621,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     async def ListBusy(self, request: pb.ListBusyRequest, context: grpc.aio.ServicerContext) -> pb.ListBusyResponse:
         await self._require(context, tenant_id=request.tenant_id)
         if not request.range.HasField("start") or not request.range.HasField("end"):
-            await self._invalid(context, "range: start and end are required")
+            await invalid(context, "range: start and end are required")
         start, end = from_timestamp(request.range.start), from_timestamp(request.range.end)
         if end <= start:
-            await self._invalid(context, "range: end must be after start")
+            await invalid(context, "range: end must be after start")
         rows = await self.repository.list_busy(
             request.tenant_id, list(request.provider_ids), start, end, self.deps.clock()
         )
@@ -657,7 +641,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     # --- one-time codes --------------------------------------------------------------------
     async def SendOtp(self, request: pb.SendOtpRequest, context: grpc.aio.ServicerContext) -> pb.SendOtpResponse:
         await self._require(context, tenant_id=request.tenant_id, phone=request.phone)
-        phone = await self._phone(context, "phone", request.phone)
+        phone = await e164(context, "phone", request.phone)
         now = self.deps.clock()
         code = otp.new_code()
         salt = otp.new_salt()
@@ -712,10 +696,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     async def VerifyOtp(self, request: pb.VerifyOtpRequest, context: grpc.aio.ServicerContext) -> pb.VerifyOtpResponse:
         await self._require(context, tenant_id=request.tenant_id, code=request.code)
         if not request.phone and not request.call_id:
-            await self._invalid(context, "phone (or call_id) is required")
-        phone = await self._phone(context, "phone", request.phone) if request.phone else ""
+            await invalid(context, "phone (or call_id) is required")
+        phone = await e164(context, "phone", request.phone) if request.phone else ""
         if len(request.code) > 32:
-            await self._invalid(context, "code: too long")
+            await invalid(context, "code: too long")
         now = self.deps.clock()
 
         async def work(conn: Connection) -> pb.VerifyOtpResponse:
