@@ -3,8 +3,8 @@
 A tenant's secret is stored only as its SHA-256 (by availability, with the clinic). Accepted:
 `Authorization: Bearer <secret>` or `X-Vapi-Secret: <secret>`, or an HMAC-SHA256 signature
 `x-signature` over `{x-timestamp}.{raw body}` within ±5 minutes. The HMAC key is the secret's
-SHA-256 hex digest (what `python -m gateway.vapi_admin` shows for Vapi's HMAC credential), so
-the secret itself never has to be stored anywhere. All comparisons are constant-time; the
+SHA-256 hex digest (`printf %s "$SECRET" | sha256sum`; set that as the HMAC secret of Vapi's
+credential), so the secret itself never has to be stored anywhere. All comparisons are constant-time; the
 tenant comes from the URL and the credential must belong to it.
 """
 

@@ -18,7 +18,7 @@ from booking.reservation.v1 import reservation_pb2 as rpb
 from gateway import tools, vapi
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
-from gateway.state import BACKENDS, METRICS, Backends
+from gateway.state import BACKENDS, CONFIG, METRICS, Backends
 
 log = logging.getLogger("gateway.vapi")
 TENANT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -179,7 +179,9 @@ class VapiHandlers:
                 clinic = await self.clinics.get(tenant)
             except grpc.aio.AioRpcError:
                 raise web.HTTPServiceUnavailable() from None
-            return web.json_response(assistant_reply(clinic, str(request.url.with_query(None)), self.clock()))
+            public = request.app[CONFIG].public_base_url
+            url = f"{public.rstrip('/')}{request.path}" if public else str(request.url.with_query(None))
+            return web.json_response(assistant_reply(clinic, url, self.clock()))
         if message.type == "end-of-call-report" or (message.type == "status-update" and message.status == "ended"):
             await self._release_call_holds(request.app[BACKENDS], tenant, message)
         return web.json_response({})

@@ -647,6 +647,13 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         salt = otp.new_salt()
 
         async def work(conn: Connection) -> tuple[pb.SendOtpResponse, str]:
+            if request.idempotency_key:  # a retried tool call must not text a second code
+                await self.repository.lock_key(conn, request.tenant_id, request.idempotency_key)
+                stored = await self.repository.stored_response(
+                    conn, request.tenant_id, request.idempotency_key, "SendOtp"
+                )
+                if stored is not None:
+                    return pb.SendOtpResponse.FromString(stored), ""
             await self.repository.lock_key(conn, request.tenant_id, "otp", phone)
             recent = await self.repository.count_recent_codes(conn, request.tenant_id, phone, now - otp.SEND_WINDOW)
             if recent >= otp.MAX_SENDS_PER_WINDOW:
@@ -659,11 +666,16 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             otp_id = await self.repository.insert_code(
                 conn, request.tenant_id, phone, request.call_id, otp.digest(code, salt), salt, now, now + otp.VALIDITY
             )
-            return pb.SendOtpResponse(sent=True, expires_at=timestamp(now + otp.VALIDITY)), otp_id
+            reply = pb.SendOtpResponse(sent=True, expires_at=timestamp(now + otp.VALIDITY))
+            if request.idempotency_key:
+                await self.repository.store_response(
+                    conn, request.tenant_id, request.idempotency_key, "SendOtp", reply.SerializeToString()
+                )
+            return reply, otp_id
 
         reply, otp_id = await self.repository.transaction(work)
-        if not reply.sent:
-            return reply
+        if not reply.sent or not otp_id:
+            return reply  # refused, or a repeat of a request already served
         # The code travels straight to notification, never through our outbox (which would keep
         # it in clear). If it cannot be handed over, the code is void and the caller may ask again.
         stub = self.deps.notification

@@ -134,3 +134,14 @@ async def test_the_code_is_never_logged_nor_stored_in_clear(
     assert code.encode() not in bytes(stored["code_hash"]) and len(bytes(stored["code_hash"])) == 32
     outbox = await pool.fetch("SELECT payload FROM reservation.outbox")
     assert all(code.encode() not in bytes(r["payload"]) for r in outbox)
+
+
+async def test_a_repeated_send_with_one_idempotency_key_texts_one_code(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    await load_clinic(stack, clock)
+    request = pb.SendOtpRequest(tenant_id="acme", phone=PHONE, call_id="call-otp", idempotency_key="acme:tool-9")
+    replies = await asyncio.gather(*(stack.reservation_stub.SendOtp(request) for _ in range(5)))
+    assert all(r.sent for r in replies) and len({r.SerializeToString() for r in replies}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM reservation.otp_codes") == 1
+    assert await pool.fetchval("SELECT count(*) FROM notification.messages WHERE kind = 'OTP'") == 1
