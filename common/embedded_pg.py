@@ -21,7 +21,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -210,15 +209,6 @@ class EmbeddedPostgres:
         if self.started_here:
             self.stop()
             self.started_here = False
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if EmbeddedPostgres._accepts(port):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def main(argv: list[str]) -> int:

@@ -16,11 +16,12 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from common.db import Connection
+from common.timestamps import Clock, utc_now
 
 log = logging.getLogger("common.outbox")
 
@@ -36,11 +37,6 @@ class OutboxItem:
 
 
 Deliver = Callable[[OutboxItem], Awaitable[None]]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def add(conn: Connection, schema: str, tenant_id: str, dedupe_key: str, topic: str, payload: bytes) -> None:

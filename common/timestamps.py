@@ -6,6 +6,7 @@ were the largest cost of ListBusy (hundreds of intervals per FindSlots).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -25,3 +26,11 @@ def to_timestamp(value: datetime) -> Timestamp:
 def from_timestamp(stamp: Timestamp) -> datetime:
     """A Timestamp as an aware UTC datetime (microsecond precision)."""
     return EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
+
+
+# What every service takes as "now": injectable, so tests move time instead of sleeping.
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -11,11 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from common.timestamps import Clock, utc_now
 from gateway import handlers, twilio_webhooks
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
-from gateway.handlers import Clock, VapiHandlers, utc_now
+from gateway.handlers import VapiHandlers
 from gateway.state import BACKENDS, CONFIG, METRICS, Backends, Metrics
 
 

@@ -8,13 +8,13 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from aiohttp import web
 
 from booking.reservation.v1 import reservation_pb2 as rpb
+from common.timestamps import Clock, utc_now
 from gateway import tools, vapi
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
@@ -25,11 +25,6 @@ TENANT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TOOL_DEADLINE_SECONDS = 4.5  # the whole reply stays far inside Vapi's 20 s tool timeout
 REPLY_CACHE_SECONDS = 3600.0
 REPLY_CACHE_SIZE = 20_000
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ReplyCache:

@@ -143,10 +143,6 @@ def parse_hhmm(value: str) -> int | None:
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
-def format_minutes(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 class _Checker:
     def __init__(self) -> None:
         self.errors: list[str] = []

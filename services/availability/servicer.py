@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,14 +14,13 @@ from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
 from booking.common.v1 import common_pb2
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
-from common.timestamps import from_timestamp
+from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
 from services.availability import phrases, search, slot_ids
 from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
 from services.availability.repository import ClinicRepository
 from services.availability.slots import Busy, FreeSlot, bookable_window, is_free_slot
 
-Clock = Callable[[], datetime]
 # A clinic's configuration is cached per process; a change made through another
 # instance is seen after at most this long (a change through this one, at once).
 CLINIC_CACHE_SECONDS = 2.0
@@ -46,10 +44,6 @@ CAUSES = {
         "We can't book that far ahead yet.",
     ),
 }
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

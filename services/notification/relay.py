@@ -12,21 +12,17 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from common.logs import mask_phone
 from common.outbox import claim_batch
+from common.timestamps import Clock, utc_now
 from services.notification.senders import Sender, SendResult
 from services.notification.sms_errors import Outcome
 
 log = logging.getLogger("services.notification.relay")
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,3 @@ def render(
     if kind == "REMINDER":
         return f"{prefix}reminder: {your(service)}{with_provider} is on {at}. {STOP_HINT}"
     raise ValueError(f"no template for {kind}")
-
-
-def mask_code(body: str, code: str) -> str:
-    return body.replace(code, "*" * len(code)) if code else body

@@ -20,7 +20,6 @@ from common import outbox
 from common.db import Connection
 
 T = TypeVar("T")
-ACTIVE = ("HELD", "CONFIRMED")
 # Retried automatically: the transaction lost a race that PostgreSQL broke for us.
 RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 RETRIES = 5

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -23,13 +23,12 @@ from booking.reservation.v1 import reservation_pb2_grpc
 from common.db import Connection
 from common.grpc_errors import e164, invalid
 from common.logs import mask_phone
-from common.timestamps import from_timestamp
+from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
 from services.reservation import otp
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 
 log = logging.getLogger("services.reservation")
-Clock = Callable[[], datetime]
 R = TypeVar("R", bound=Message)
 
 RULES_CACHE_SECONDS = 2.0
@@ -37,10 +36,6 @@ PEER_TIMEOUT_SECONDS = 2.0
 ALTERNATIVES = 5
 ALTERNATIVES_CACHE_SECONDS = 1.0
 C = common_pb2
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def failure(cause: C.FailureCause.ValueType, message: str) -> C.Failure:
