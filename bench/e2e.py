@@ -200,6 +200,27 @@ class RssSampler:
                     pass
             await asyncio.sleep(0.2)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        seconds: dict[str, float] = {}
+        postgres = 0.0
+        for process in psutil.process_iter(["name"]):
+            if process.info["name"] == "postgres":
+                try:
+                    times = process.cpu_times()
+                    postgres += times.user + times.system
+                except psutil.Error:
+                    pass
+        seconds["postgres"] = postgres
+        me = psutil.Process().cpu_times()
+        seconds["load generator"] = me.user + me.system
+        for name, process in self.processes.items():
+            try:
+                times = process.cpu_times()
+                seconds[name] = times.user + times.system
+            except psutil.Error:
+                seconds[name] = 0.0
+        return seconds
+
     def __enter__(self) -> RssSampler:
         self._task = asyncio.get_running_loop().create_task(self._loop())
         return self
@@ -262,6 +283,9 @@ async def contention(url: str, pool: asyncpg.Pool) -> list[str]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per load level")
+    parser.add_argument(
+        "--levels", default=",".join(map(str, LEVELS)), help="concurrent calls per level, comma-separated"
+    )
     args = parser.parse_args()
     report: list[str] = []
 
@@ -301,15 +325,22 @@ async def main() -> None:
             say()
             rss = RssSampler({name: proc.process.pid for name, proc in stack.procs.items()})
             with rss:
-                for level in LEVELS:
+                for level in [int(v) for v in args.levels.split(",")]:
                     stats = Stats()
+                    psutil.cpu_percent()  # starts the machine-wide measurement
+                    cpu_before, wall_before = rss.cpu_seconds(), time.perf_counter()
                     elapsed = await Driver(stack.gateway_url, twilio, stats).run(level, args.seconds, full=True)
+                    wall = time.perf_counter() - wall_before
+                    busy = {k: (v - cpu_before.get(k, 0.0)) / wall for k, v in rss.cpu_seconds().items()}
+                    busy["whole machine"] = psutil.cpu_percent() / 100 * (os.cpu_count() or 1)
                     say(
                         f"## {level} concurrent calls (full conversation: check, reserve, code, verify, confirm; some cancel or reschedule)"
                     )
                     say()
                     for line in table(stats, elapsed):
                         say(line)
+                    say()
+                    say("CPU (cores busy): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(busy.items())))
                     say()
             say("## Peak RSS per process (MB)")
             say()

@@ -93,6 +93,7 @@ class ServiceConfig:
     reservation_addr: str
     notification_addr: str
     shutdown_grace_seconds: float
+    db_pool_size: int
 
     @classmethod
     def from_env(
@@ -109,6 +110,7 @@ class ServiceConfig:
             reservation_addr=env_address(env, "RESERVATION_ADDR", "127.0.0.1:50052"),
             notification_addr=env_address(env, "NOTIFICATION_ADDR", "127.0.0.1:50053"),
             shutdown_grace_seconds=env_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0),
+            db_pool_size=int(env_float(env, "DB_POOL_SIZE", 20, minimum=2)),
         )
 
 

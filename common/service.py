@@ -60,7 +60,7 @@ class BackgroundRuntime:
 
 async def _run(cfg: ServiceConfig, start: Starter) -> None:
     await apply_migrations(cfg.database_url)
-    pool = await create_pool(cfg.database_url)
+    pool = await create_pool(cfg.database_url, max_size=cfg.db_pool_size)
     running = await start(cfg, pool)
     running.grpc.watch_database(pool)
     log.info("listening", extra={"port": running.grpc.port, "host": cfg.host})

@@ -22,6 +22,7 @@ class FakeTwilio:
     delay: float = 0.0
     url: str = ""
     accepted: list[dict[str, str]] = field(default_factory=list)  # requests answered 201
+    by_phone: dict[str, list[str]] = field(default_factory=dict)  # bodies per recipient, in order
 
     async def messages(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -35,6 +36,7 @@ class FakeTwilio:
                 return web.json_response(body, status=status)
         sid = "SM" + uuid.uuid4().hex
         self.accepted.append(self.requests[-1])
+        self.by_phone.setdefault(str(form.get("To")), []).append(str(form.get("Body")))
         return web.json_response(
             {
                 "sid": sid,
@@ -48,7 +50,8 @@ class FakeTwilio:
         )
 
     def bodies_to(self, phone: str) -> list[str]:
-        return [r.get("Body", "") for r in self.requests if r.get("To") == phone]
+        """Bodies Twilio accepted for this number."""
+        return list(self.by_phone.get(phone, []))
 
 
 @asynccontextmanager
