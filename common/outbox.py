@@ -39,6 +39,13 @@ class OutboxItem:
 Deliver = Callable[[OutboxItem], Awaitable[None]]
 
 
+def backoff(attempts: int, base: float, cap: float, jitter: float | None = None) -> timedelta:
+    """Exponential backoff with jitter for the `attempts`-th failure (1-based): base, 2·base, 4·base…
+    up to `cap` seconds, times a random factor in [0.5, 1) unless `jitter` is given."""
+    factor = random.uniform(0.5, 1.0) if jitter is None else jitter
+    return timedelta(seconds=min(cap, base * 2 ** (attempts - 1)) * factor)
+
+
 async def add(conn: Connection, schema: str, tenant_id: str, dedupe_key: str, topic: str, payload: bytes) -> None:
     """Record a request inside the caller's transaction (a repeated dedupe key is one request)."""
     await conn.execute(
@@ -144,13 +151,12 @@ class OutboxRelay:
         )
 
     async def _failed(self, item: OutboxItem, error: str) -> None:
-        delay = min(self.max_backoff, self.base_backoff * 2 ** (item.attempts - 1)) * random.uniform(0.5, 1.0)
         await self.pool.execute(
             f"UPDATE {self.table} SET available_at = $3, claimed_until = NULL, last_error = $4 "  # noqa: S608
             "WHERE tenant_id = $1 AND outbox_id = $2",
             item.tenant_id,
             item.outbox_id,
-            self.clock() + timedelta(seconds=delay),
+            self.clock() + backoff(item.attempts, self.base_backoff, self.max_backoff),
             error[:500],
         )
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from common.logs import mask_phone
-from common.outbox import claim_batch
+from common.outbox import backoff, claim_batch
 from common.timestamps import Clock, utc_now
 from services.notification.senders import Sender, SendResult
 from services.notification.sms_errors import Outcome
@@ -65,7 +65,7 @@ class MessageRelay:
         self.token = f"sms-{uuid.uuid4().hex[:12]}"
 
     def backoff(self, attempts: int) -> timedelta:
-        return timedelta(seconds=min(self.max_backoff, self.base_backoff * 2 ** (attempts - 1)) * self.jitter())
+        return backoff(attempts, self.base_backoff, self.max_backoff, self.jitter())
 
     async def claim(self) -> list[Claimed]:
         now = self.clock()
