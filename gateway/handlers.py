@@ -104,12 +104,12 @@ class VapiHandlers:
 
     async def _run_call(
         self, request: web.Request, tenant: str, message: vapi.ServerMessage, call: vapi.ToolCall
-    ) -> tuple[dict[str, str], str]:
-        """One tool call -> its results entry (and the speech, for the seed URLs)."""
+    ) -> dict[str, str]:
+        """One tool call -> its `results` entry. A call with an id is answered once per id."""
         if call.problem is not None:
-            return vapi.result_entry(call, error=call.problem), ""
+            return vapi.result_entry(call, error=call.problem)
         if call.name not in tools.TOOLS:
-            return vapi.result_entry(call, error=f"unknown tool {call.name[:64]!r}"), ""
+            return vapi.result_entry(call, error=f"unknown tool {call.name[:64]!r}")
         metrics = request.app[METRICS]
         started = time.perf_counter()
 
@@ -119,10 +119,10 @@ class VapiHandlers:
             metrics.tool_calls.labels(call.name, str(outcome)).inc()
             return result.to_json(), outcome != "BACKEND_UNAVAILABLE"
 
-        key = (tenant, call.id)
-        result = await self.replies.get_or_run(key, run) if not call.id.startswith("missing-id") else (await run())[0]
+        # Only the seed URLs' flat bodies can come without an id; those are not deduplicated.
+        result = await self.replies.get_or_run((tenant, call.id), run) if call.id else (await run())[0]
         metrics.tool_latency.labels(call.name).observe(time.perf_counter() - started)
-        return vapi.result_entry(call, result=result), str(json.loads(result).get("speech", ""))
+        return vapi.result_entry(call, result=result)
 
     async def _execute(
         self, backends: Backends, tenant: str, message: vapi.ServerMessage, call: vapi.ToolCall
@@ -161,8 +161,7 @@ class VapiHandlers:
         except vapi.ProtocolError as error:
             raise web.HTTPBadRequest(text=str(error)) from None
         if message.tool_calls or message.type == "tool-calls":
-            outcomes = await asyncio.gather(*(self._run_call(request, tenant, message, c) for c in message.tool_calls))
-            entries = [entry for entry, _ in outcomes]
+            entries = await asyncio.gather(*(self._run_call(request, tenant, message, c) for c in message.tool_calls))
             if message.legacy_function_call:
                 entry = entries[0]
                 return web.json_response({"result": entry.get("result", entry.get("error", ""))})
@@ -212,31 +211,32 @@ class VapiHandlers:
                         c.problem,
                     )
                     for c in message.tool_calls
-                ] or [vapi.ToolCall("seed", tool, {})]
-                outcomes = await asyncio.gather(*(self._run_call(request, tenant, message, c) for c in calls))
-                first, speech_text = outcomes[0]
-                content = first.get("result", first.get("error", ""))
-                return web.json_response(
-                    {"results": [e for e, _ in outcomes], "toolResult": {"content": content}, "speech": speech_text}
-                )
-            arguments = {
-                k: v for k, v in body.items() if k not in ("tenantId", "tenant_id", "callId", "customerNumber")
-            }
+                ] or [vapi.ToolCall("", tool, {})]
+                entries = await asyncio.gather(*(self._run_call(request, tenant, message, c) for c in calls))
+                return web.json_response({"results": entries, **seed_reply(entries[0])})
+            arguments = {k: v for k, v in body.items() if k not in SEED_FIELDS}
             message = vapi.ServerMessage(
                 type="tool-calls",
                 call_id=str(body.get("callId") or ""),
                 customer_number=str(body.get("customerNumber") or ""),
             )
             call = vapi.ToolCall(str(body.get("toolCallId") or ""), tool, arguments)
-            if not call.id:
-                result = (await self._execute(request.app[BACKENDS], tenant, message, call)).to_json()
-                speech_text = str(json.loads(result).get("speech", ""))
-            else:
-                entry, speech_text = await self._run_call(request, tenant, message, call)
-                result = entry.get("result", entry.get("error", ""))
-            return web.json_response({"toolResult": {"content": result}, "speech": speech_text})
+            return web.json_response(seed_reply(await self._run_call(request, tenant, message, call)))
 
         return handle
+
+
+SEED_FIELDS = ("tenantId", "tenant_id", "callId", "customerNumber", "toolCallId")  # not tool arguments
+
+
+def seed_reply(entry: dict[str, str]) -> dict[str, Any]:
+    """The seed system's reply shape: the result as `toolResult.content`, plus its sentence."""
+    content = entry.get("result", entry.get("error", ""))
+    try:
+        sentence = str(json.loads(content).get("speech", "")) if "result" in entry else ""
+    except (json.JSONDecodeError, AttributeError):
+        sentence = ""
+    return {"toolResult": {"content": content}, "speech": sentence}
 
 
 SEED_ROUTES = {

@@ -119,6 +119,10 @@ def appointment_of(row: Reservation) -> pb.Appointment:
     return appointment
 
 
+APPOINTMENT_STATUSES = ("CONFIRMED", "CANCELED", "NO_SHOW", "COMPLETED")  # a hold never counts
+APPOINTMENT_NOT_FOUND = "I couldn't find that appointment."
+
+
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     def __init__(self, deps: ReservationDeps) -> None:
         self.deps = deps
@@ -361,6 +365,12 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return pb.ReleaseCallHoldsResponse(released=await self.repository.transaction(work))
 
     # --- appointments ----------------------------------------------------------------------
+    async def _appointment(self, tenant_id: str, appointment_id: str) -> Reservation | None:
+        """A read outside any transaction: what to ask availability before locking the row."""
+        async with self.deps.pool.acquire() as conn:
+            row = await self.repository.get(conn, tenant_id, appointment_id)
+        return row if row is not None and row.status in APPOINTMENT_STATUSES else None
+
     async def ConfirmHold(
         self, request: pb.ConfirmHoldRequest, context: grpc.aio.ServicerContext
     ) -> pb.ConfirmHoldResponse:
@@ -443,12 +453,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self, request: pb.GetAppointmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetAppointmentResponse:
         await self._require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
-        async with self.deps.pool.acquire() as conn:
-            row = await self.repository.get(conn, request.tenant_id, request.appointment_id)
-        if row is None or row.status not in ("CONFIRMED", "CANCELED", "NO_SHOW", "COMPLETED"):
-            return pb.GetAppointmentResponse(
-                failure=failure(C.FAILURE_CAUSE_NOT_FOUND, "I couldn't find that appointment.")
-            )
+        row = await self._appointment(request.tenant_id, request.appointment_id)
+        if row is None:
+            return pb.GetAppointmentResponse(failure=failure(C.FAILURE_CAUSE_NOT_FOUND, APPOINTMENT_NOT_FOUND))
         return pb.GetAppointmentResponse(appointment=appointment_of(row))
 
     async def FindAppointments(
@@ -467,12 +474,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self, request: pb.CancelAppointmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.CancelAppointmentResponse:
         await self._require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
-        async with self.deps.pool.acquire() as conn:
-            peek = await self.repository.get(conn, request.tenant_id, request.appointment_id)
-        if peek is None or peek.status not in ("CONFIRMED", "CANCELED", "NO_SHOW", "COMPLETED"):
-            return pb.CancelAppointmentResponse(
-                failure=failure(C.FAILURE_CAUSE_NOT_FOUND, "I couldn't find that appointment.")
-            )
+        peek = await self._appointment(request.tenant_id, request.appointment_id)
+        if peek is None:
+            return pb.CancelAppointmentResponse(failure=failure(C.FAILURE_CAUSE_NOT_FOUND, APPOINTMENT_NOT_FOUND))
         rules = await self._rules_for(context, request.tenant_id, peek.service_id)
         now = self.deps.clock()
 
@@ -524,12 +528,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         await self._require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
         if not request.slot_id and not request.HasField("start"):
             await invalid(context, "slot_id (or start) is required")
-        async with self.deps.pool.acquire() as conn:
-            peek = await self.repository.get(conn, request.tenant_id, request.appointment_id)
-        if peek is None or peek.status not in ("CONFIRMED", "CANCELED", "NO_SHOW", "COMPLETED"):
-            return pb.RescheduleAppointmentResponse(
-                failure=failure(C.FAILURE_CAUSE_NOT_FOUND, "I couldn't find that appointment.")
-            )
+        peek = await self._appointment(request.tenant_id, request.appointment_id)
+        if peek is None:
+            return pb.RescheduleAppointmentResponse(failure=failure(C.FAILURE_CAUSE_NOT_FOUND, APPOINTMENT_NOT_FOUND))
         validation = await self._peer(
             context,
             "availability",

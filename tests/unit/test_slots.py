@@ -11,7 +11,7 @@ import pytest
 
 from services.availability.phrases import PartOfDay
 from services.availability.slots import Busy, SlotQuery, free_slots, is_free_slot
-from tests.unit.clinics import WEEKDAY_HOURS, clinic_dict, make_clinic
+from tests.unit.clinics import clinic_dict, make_clinic
 
 NY = ZoneInfo("America/New_York")
 MONDAY = date(2030, 1, 7)
@@ -315,7 +315,3 @@ def test_is_free_slot_accepts_offered_times_only() -> None:
     assert not is_free_slot(clinic, service, "a", at(MONDAY, "09:10").astimezone(UTC), now)
     assert not is_free_slot(clinic, service, "a", at(MONDAY, "12:00").astimezone(UTC), now)
     assert not is_free_slot(clinic, service, "b", at(MONDAY, "09:30").astimezone(UTC), now)
-
-
-def test_weekday_hours_constant_is_used() -> None:
-    assert make_clinic().providers["a"].weekly[1][0].start == 9 * 60 and WEEKDAY_HOURS
