@@ -2,7 +2,7 @@
 
 An inner deadline is always shorter than the one around it, so the innermost hop fails first and
 each layer still has time to word an answer: Vapi (20 s) > gateway tool (4.5 s) > gateway → service
-call (2.5 s, two hops when a service asks another) > service → service call (1.0 s).
+call (2.2 s) > service → service call (1.0 s).
 Background work (relays, start-up) has its own, longer budget: nobody is waiting on the phone.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 VAPI_TOOL_TIMEOUT = 20.0  # Vapi's default per-tool timeout (server.timeoutSeconds)
 TOOL = 4.5  # the gateway's whole answer to one tool call
-GATEWAY_TO_SERVICE = 2.0  # one gateway → service RPC; a tool makes at most two in sequence
-SERVICE_TO_SERVICE = 0.8  # a service asking another inside an RPC (reservation → availability)
+GATEWAY_TO_SERVICE = 2.2  # one gateway → service RPC; a tool makes at most two in sequence
+SERVICE_TO_SERVICE = 1.0  # a service asking another inside an RPC (reservation → availability)
 LOOKUP = 1.5  # the gateway's clinic/credential look-ups (before the tool deadline starts)
 READY_PROBE = 1.0  # /ready asks every backend's health
 WEBHOOK_FORWARD = 3.0  # Twilio callbacks forwarded to notification (Twilio waits 15 s)
