@@ -27,9 +27,9 @@ RETRIES = 5
 
 
 @dataclass(frozen=True)
-class Reservation:
-    tenant_id: str
-    reservation_id: str
+class NewReservation:
+    """What is booked and when: a hold to insert, or the new time of a moved appointment."""
+
     provider_id: str
     service_id: str
     starts_at: datetime
@@ -37,6 +37,15 @@ class Reservation:
     occupied_start: datetime
     occupied_end: datetime
     timezone: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reservation(NewReservation):
+    """A stored hold or appointment."""
+
+    tenant_id: str
+    reservation_id: str
     status: str
     call_id: str
     patient_name: str
@@ -45,7 +54,6 @@ class Reservation:
     confirmed_at: datetime | None
     canceled_at: datetime | None
     cancel_reason: str
-    details: dict[str, Any]
 
     def live_hold(self, now: datetime) -> bool:
         return hold_is_live(self.status, self.hold_expires_at, now)
@@ -56,18 +64,6 @@ class BusyRow:
     provider_id: str
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True)
-class NewReservation:
-    provider_id: str
-    service_id: str
-    starts_at: datetime
-    ends_at: datetime
-    occupied_start: datetime
-    occupied_end: datetime
-    timezone: str
-    details: dict[str, Any]
 
 
 COLUMNS = """

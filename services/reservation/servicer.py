@@ -3,9 +3,10 @@ build the reply). Rules live in policy.py, conversions in convert.py, calls to p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
 import grpc
@@ -31,6 +32,7 @@ from services.reservation.policy import Refusal
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 
 Rules = availability_pb2.GetBookingRulesResponse
+Changed = TypeVar("Changed", pb.ConfirmHoldResponse, pb.CancelAppointmentResponse, pb.RescheduleAppointmentResponse)
 FIND_LIMIT_DEFAULT, FIND_LIMIT_MAX = 20, 100
 
 
@@ -72,9 +74,23 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             await self.repository.enqueue_sms(conn, row.tenant_id, request.dedupe_key, request.SerializeToString())
         return appointment_of(row)
 
-    def _written(self, reply: pb.ConfirmHoldResponse | pb.CancelAppointmentResponse) -> None:
+    async def _settle(
+        self, conn: Connection, row: Reservation, status: str, kind: notification_pb2.MessageKind.ValueType,
+        rules: Rules, now: datetime, **fields: object,
+    ) -> pb.Appointment:  # fmt: skip
+        """Give the appointment its new status and queue the text that change causes."""
+        row = await self.repository.set_status(conn, row.tenant_id, row.reservation_id, status, now, **fields)
+        return await self._text(conn, row, kind, rules)
+
+    async def _change(
+        self, context: grpc.aio.ServicerContext, method: str, tenant_id: str, key: str,
+        response_type: type[Changed], work: Callable[[Connection], Awaitable[Changed]],
+    ) -> Changed:  # fmt: skip
+        """Run a change of an appointment once per idempotency key; wake the relay for its text."""
+        reply = await once(self.repository, context, method, tenant_id, key, response_type, work)
         if not reply.HasField("failure"):
             self.deps.outbox_written()
+        return reply
 
     # --- holds -----------------------------------------------------------------------------
     async def CreateHold(
@@ -170,12 +186,11 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self, request: pb.ReleaseCallHoldsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReleaseCallHoldsResponse:
         await require(context, tenant_id=request.tenant_id, call_id=request.call_id)
-        now = self.deps.clock()
-
-        async def work(conn: Connection) -> int:
-            return await self.repository.release_call_holds(conn, request.tenant_id, request.call_id, now)
-
-        return pb.ReleaseCallHoldsResponse(released=await self.repository.transaction(work))
+        tenant_id, call_id, now = request.tenant_id, request.call_id, self.deps.clock()
+        released = await self.repository.transaction(
+            lambda conn: self.repository.release_call_holds(conn, tenant_id, call_id, now)
+        )
+        return pb.ReleaseCallHoldsResponse(released=released)
 
     async def ConfirmHold(
         self, request: pb.ConfirmHoldRequest, context: grpc.aio.ServicerContext
@@ -201,19 +216,14 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             refusal = await self._confirm_refusal(conn, row, request.call_id, rules, now)
             if refusal is not None:
                 return pb.ConfirmHoldResponse(failure=failure(refusal))
-            row = await self.repository.set_status(
-                conn, row.tenant_id, row.reservation_id, "CONFIRMED", now, confirmed_at=now
+            confirmed = await self._settle(
+                conn, row, "CONFIRMED", notification_pb2.MESSAGE_KIND_CONFIRMATION, rules, now, confirmed_at=now
             )
-            return pb.ConfirmHoldResponse(
-                appointment=await self._text(conn, row, notification_pb2.MESSAGE_KIND_CONFIRMATION, rules)
-            )
+            return pb.ConfirmHoldResponse(appointment=confirmed)
 
-        reply = await once(
-            self.repository, context, "ConfirmHold", request.tenant_id, request.idempotency_key,
-            pb.ConfirmHoldResponse, work,
-        )  # fmt: skip
-        self._written(reply)
-        return reply
+        return await self._change(
+            context, "ConfirmHold", request.tenant_id, request.idempotency_key, pb.ConfirmHoldResponse, work
+        )
 
     async def _confirm_refusal(
         self, conn: Connection, row: Reservation, call_id: str, rules: Rules, now: datetime
@@ -284,20 +294,15 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                 # What it is now is told with every refusal but "not an appointment one can cancel".
                 shown = None if refusal.cause == "NOT_FOUND" else appointment_of(row)
                 return pb.CancelAppointmentResponse(appointment=shown, failure=failure(refusal))
-            row = await self.repository.set_status(
-                conn, row.tenant_id, row.reservation_id, "CANCELED", now, canceled_at=now,
+            cancelled = await self._settle(
+                conn, row, "CANCELED", notification_pb2.MESSAGE_KIND_CANCELLATION, rules, now, canceled_at=now,
                 cancel_reason=request.reason.strip()[:500],
             )  # fmt: skip
-            return pb.CancelAppointmentResponse(
-                appointment=await self._text(conn, row, notification_pb2.MESSAGE_KIND_CANCELLATION, rules)
-            )
+            return pb.CancelAppointmentResponse(appointment=cancelled)
 
-        reply = await once(
-            self.repository, context, "CancelAppointment", request.tenant_id, request.idempotency_key,
-            pb.CancelAppointmentResponse, work,
-        )  # fmt: skip
-        self._written(reply)
-        return reply
+        return await self._change(
+            context, "CancelAppointment", request.tenant_id, request.idempotency_key, pb.CancelAppointmentResponse, work
+        )
 
     async def RescheduleAppointment(
         self, request: pb.RescheduleAppointmentRequest, context: grpc.aio.ServicerContext
@@ -328,25 +333,19 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                 return pb.RescheduleAppointmentResponse(appointment=appointment_of(row), failure=validation.failure)
             cutoff = rules.rules.cancellation_cutoff_minutes
             refusal = policy.move_refusal(row.service_id, validation.slot.service_id, row.starts_at, now, cutoff)
-            moved = (
-                None
-                if refusal
-                else await self._move(conn, row, new_reservation(validation, with_service_name=False), now)
-            )
-            if moved is None:
-                failed = failure(refusal or policy.SLOT_TAKEN)
-                return pb.RescheduleAppointmentResponse(appointment=appointment_of(row), failure=failed)
-            return pb.RescheduleAppointmentResponse(
-                appointment=await self._text(conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules)
-            )
+            if refusal is None:
+                moved = await self._move(conn, row, new_reservation(validation, with_service_name=False), now)
+                if moved is not None:
+                    appointment = await self._text(conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules)
+                    return pb.RescheduleAppointmentResponse(appointment=appointment)
+            failed = failure(refusal or policy.SLOT_TAKEN)  # no refusal: another booking took the time first
+            return pb.RescheduleAppointmentResponse(appointment=appointment_of(row), failure=failed)
 
-        reply = await once(
-            self.repository, context, "RescheduleAppointment", request.tenant_id, request.idempotency_key,
+        reply = await self._change(
+            context, "RescheduleAppointment", request.tenant_id, request.idempotency_key,
             pb.RescheduleAppointmentResponse, work,
         )  # fmt: skip
-        if not reply.HasField("failure"):
-            self.deps.outbox_written()
-        elif reply.failure.cause == C.FAILURE_CAUSE_SLOT_UNAVAILABLE and validation.slot.slot_id:
+        if reply.failure.cause == C.FAILURE_CAUSE_SLOT_UNAVAILABLE and validation.slot.slot_id:
             reply.alternatives.extend(await self.peers.alternatives(request.tenant_id, validation.slot))
         return reply
 
