@@ -259,9 +259,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     ) -> pb.GetAppointmentResponse:
         await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
         row = await self._appointment(request.tenant_id, request.appointment_id)
-        if row is None:
-            return pb.GetAppointmentResponse(failure=failure(policy.APPOINTMENT_NOT_FOUND))
-        return pb.GetAppointmentResponse(appointment=appointment_of(row))
+        if row is not None:
+            return pb.GetAppointmentResponse(appointment=appointment_of(row))
+        return pb.GetAppointmentResponse(failure=failure(policy.APPOINTMENT_NOT_FOUND))
 
     async def FindAppointments(
         self, request: pb.FindAppointmentsRequest, context: grpc.aio.ServicerContext
