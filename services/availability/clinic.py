@@ -103,13 +103,15 @@ class Provider:
 
 @dataclass(frozen=True)
 class AppointmentType:
+    """One kind of appointment (a "service" in the clinic file) and who offers it."""
+
     service_id: str
+    provider_ids: tuple[str, ...]  # as the service lists them; none listed = every provider
     name: str
     spoken_name: str
     duration: timedelta
     buffer_before: timedelta
     buffer_after: timedelta
-    provider_ids: tuple[str, ...]
     rules: Rules
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -233,23 +233,16 @@ def free_slots(
     return result if query.limit is None else result[: query.limit]
 
 
+@dataclass
 class _DayScan:
     """What stays the same for every clinic day of one free_slots call (working days are cached)."""
 
-    def __init__(
-        self,
-        service: AppointmentType,
-        earliest: datetime,
-        part: PartOfDay | None,
-        zone: ZoneInfo,
-        busy: dict[str, BusyIndex],
-    ) -> None:
-        self.service = service
-        self.earliest = earliest
-        self.part = part
-        self.zone = zone
-        self.busy = busy
-        self.working: dict[tuple[str, date], list[WallInterval]] = {}
+    service: AppointmentType
+    earliest: datetime
+    part: PartOfDay | None
+    zone: ZoneInfo
+    busy: dict[str, BusyIndex]
+    working: dict[tuple[str, date], list[WallInterval]] = field(default_factory=dict)
 
     def provider_day(
         self,
