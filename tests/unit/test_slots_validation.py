@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.availability import refusals
+from services.availability.clinic import Clinic
 from services.availability.slots import Busy, providers_free_at
 from services.availability.validation import check_time, first_free, occupied
 from tests.unit.clinics import WEEKDAY_HOURS, make_clinic
@@ -16,7 +17,7 @@ MONDAY_8AM = datetime(2026, 11, 23, 8, 0, tzinfo=NY)
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=NY)
 
 
-def three_providers():  # type: ignore[no-untyped-def]
+def three_providers() -> Clinic:
     weekdays = ("mon", "tue", "wed", "thu", "fri")
     return make_clinic(
         services=[{"id": "cleaning", "name": "Cleaning", "duration_minutes": 30, "buffer_after_minutes": 10}],
