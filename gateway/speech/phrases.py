@@ -1,4 +1,4 @@
-"""Sentences a voice assistant can say. Pure: no I/O.
+"""English phrases for times, days, lists and phone numbers. Pure: no I/O.
 
 Times in the clinic's local time, days relative to the caller's today ("today", "tomorrow",
 "Tuesday, December 1st"), at most a handful of options read out, never an id or ISO string.
