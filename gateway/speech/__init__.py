@@ -2,44 +2,99 @@
 
 `say(key, **values)` words a fixed sentence and `failure(cause, reason, tool, limit)` words a
 service's refusal; both look the sentence up in one table per language (`en.py`), so a new
-language or a reworded sentence touches one file. The phrase helpers (times, days, lists) are
-English today and keep their original names here.
+language or a reworded sentence touches one file.
+
+The phrases below are English: times in the clinic's local time, days relative to the caller's
+today ("today", "tomorrow", "Tuesday, December 1st"), at most a handful of options read out,
+never an id or ISO string.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from types import ModuleType
 
 from gateway.speech import en
-from gateway.speech.phrases import (
-    MAX_SPOKEN_OPTIONS,
-    SpokenSlot,
-    day_phrase,
-    join_or,
-    moment_phrase,
-    options_sentence,
-    ordinal,
-    phone_tail,
-    slot_options,
-    time_phrase,
-)
 
-__all__ = [
-    "LANGUAGES",
-    "MAX_SPOKEN_OPTIONS",
-    "SpokenSlot",
-    "day_phrase",
-    "failure",
-    "join_or",
-    "moment_phrase",
-    "options_sentence",
-    "ordinal",
-    "phone_tail",
-    "say",
-    "slot_options",
-    "time_phrase",
-]
+MAX_SPOKEN_OPTIONS = 5
 
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def time_phrase(local: datetime) -> str:
+    """'9 AM', '9:30 AM', '12 PM' (noon), '12 AM' (midnight)."""
+    hour = local.hour % 12 or 12
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def day_phrase(day: date, today: date) -> str:
+    if day == today:
+        return "today"
+    delta = (day - today).days
+    if delta == 1:
+        return "tomorrow"
+    name = f"{day:%A}, {day:%B} {ordinal(day.day)}"
+    return name if day.year == today.year or delta < 300 else f"{name}, {day.year}"
+
+
+def moment_phrase(local: datetime, today: date) -> str:
+    """'tomorrow at 10 AM', 'Tuesday, September 1st at 10 AM'."""
+    return f"{day_phrase(local.date(), today)} at {time_phrase(local)}"
+
+
+def join_or(items: Sequence[str], word: str = "or") -> str:
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+@dataclass(frozen=True)
+class SpokenSlot:
+    local: datetime  # in the clinic's zone
+    provider: str  # spoken name
+
+
+def slot_options(slots: Sequence[SpokenSlot], today: date) -> str:
+    """'tomorrow at 9 AM, 9:30 AM or 2:15 PM with Doctor Lee' — grouped by day, then provider."""
+    shown = list(slots[:MAX_SPOKEN_OPTIONS])
+    groups: list[tuple[date, str, list[str]]] = []
+    for slot in shown:
+        key = (slot.local.date(), slot.provider)
+        if groups and (groups[-1][0], groups[-1][1]) == key:
+            groups[-1][2].append(time_phrase(slot.local))
+        else:
+            groups.append((key[0], key[1], [time_phrase(slot.local)]))
+    parts = []
+    previous_day: date | None = None
+    for day, provider, times in groups:
+        with_provider = f" with {provider}" if provider else ""
+        prefix = "" if day == previous_day else f"{day_phrase(day, today)} at "
+        parts.append(f"{prefix}{join_or(times)}{with_provider}")
+        previous_day = day
+    return "; or ".join(parts)
+
+
+def options_sentence(slots: Sequence[SpokenSlot], today: date) -> str:
+    more = len(slots) - MAX_SPOKEN_OPTIONS
+    tail = f" I have {more} more if none of those work." if more > 0 else ""
+    return f"I have {slot_options(slots, today)}.{tail}"
+
+
+def phone_tail(phone: str) -> str:
+    """'the number ending in 4 2' — never the full number."""
+    digits = [c for c in phone if c.isdigit()]
+    return f"the number ending in {' '.join(digits[-2:])}" if len(digits) >= 2 else "your phone"
+
+
+# --- sentences by key and by cause -------------------------------------------------------------
 LANGUAGES: dict[str, ModuleType] = {"en": en}
 
 

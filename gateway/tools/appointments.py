@@ -13,9 +13,9 @@ from common.deadlines import GATEWAY_TO_SERVICE
 from common.timestamps import to_timestamp
 from gateway import speech
 from gateway.tools.arguments import PhoneProblem, choose_phone, text_arg
-from gateway.tools.core import ToolContext, ToolResult, refuse, refused
+from gateway.tools.core import Tool, ToolContext, ToolResult, refuse, refused
 from gateway.tools.holds import Wanted, parse_wanted
-from gateway.tools.wording import appointment_data, appointment_phrase, slot_refused
+from gateway.tools.wording import appointment_data, appointment_phrase, changed, slot_refused
 
 SEND_CONFIRMATION = "send_confirmation"
 CANCEL = "cancel_appointment"
@@ -108,25 +108,22 @@ def word_found(ctx: ToolContext, reply: rpb.FindAppointmentsResponse) -> ToolRes
     return ToolResult(True, ctx.say("appointments", count=len(appointments), appointments=listed), data)
 
 
-async def find_appointments(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
-    phone = parse_find(ctx, args)
-    if isinstance(phone, ToolResult):
-        return phone
-    reply = await ctx.backends.reservation.FindAppointments(
+async def find_by_phone(ctx: ToolContext, phone: str) -> rpb.FindAppointmentsResponse:
+    reply: rpb.FindAppointmentsResponse = await ctx.backends.reservation.FindAppointments(
         rpb.FindAppointmentsRequest(tenant_id=ctx.tenant, phone=phone, upcoming_only=True, limit=MAX_LISTED),
         timeout=GATEWAY_TO_SERVICE,
     )
-    return word_found(ctx, reply)
+    return reply
+
+
+find_appointments = Tool(parse_find, find_by_phone, lambda ctx, _, reply: word_found(ctx, reply))
 
 
 # --- cancel_appointment -------------------------------------------------------------------------
 def word_cancelled(ctx: ToolContext, reply: rpb.CancelAppointmentResponse) -> ToolResult:
     if reply.HasField("failure"):
         return refused(ctx, reply.failure, CANCEL)
-    appointment = reply.appointment
-    return ToolResult(
-        True, ctx.say("cancelled", appointment=appointment_phrase(ctx, appointment)), appointment_data(ctx, appointment)
-    )
+    return changed(ctx, "cancelled", reply.appointment)
 
 
 async def cancel_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
@@ -163,10 +160,7 @@ def move_request(ctx: ToolContext, move: Move) -> rpb.RescheduleAppointmentReque
 def word_moved(ctx: ToolContext, reply: rpb.RescheduleAppointmentResponse, *, by_start: bool) -> ToolResult:
     if reply.HasField("failure"):
         return slot_refused(ctx, reply.failure, reply.alternatives, RESCHEDULE, by_start=by_start)
-    appointment = reply.appointment
-    return ToolResult(
-        True, ctx.say("moved", appointment=appointment_phrase(ctx, appointment)), appointment_data(ctx, appointment)
-    )
+    return changed(ctx, "moved", reply.appointment)
 
 
 async def reschedule_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:

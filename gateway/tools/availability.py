@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from booking.availability.v1 import availability_pb2 as apb
 from common.deadlines import GATEWAY_TO_SERVICE
 from gateway import speech
+from gateway.clinics import Named
 from gateway.tools.arguments import text_arg
-from gateway.tools.core import ToolContext, ToolResult, cause_name, refuse
+from gateway.tools.core import Tool, ToolContext, ToolResult, cause_name, refuse
 from gateway.tools.wording import options, slot_data
 
 TOOL = "check_availability"
@@ -30,22 +32,31 @@ class Search:
     limit: int = DEFAULT_LIMIT
 
 
+def named_id(
+    ctx: ToolContext, text: str, find: Callable[[str], Named | None], choices: Sequence[Named], unknown: str, cause: str
+) -> str | ToolResult:
+    """The id of the service or provider the caller named ("" when none was named)."""
+    if not text:
+        return ""
+    found = find(text)
+    if found is None:
+        return refuse(ctx.say(unknown, names=speech.join_or([c.spoken_name for c in choices])), cause)
+    return found.id
+
+
 def parse(ctx: ToolContext, args: dict[str, Any]) -> Search | ToolResult:
-    service_id = provider_id = ""
     service_text = text_arg(args, "service", "service_id", "appointment_type")
-    if service_text:
-        service = ctx.clinic.find_service(service_text)
-        if service is None:
-            names = speech.join_or([s.spoken_name for s in ctx.clinic.services])
-            return refuse(ctx.say("unknown_service", names=names), "UNKNOWN_SERVICE")
-        service_id = service.id
+    service_id = named_id(
+        ctx, service_text, ctx.clinic.find_service, ctx.clinic.services, "unknown_service", "UNKNOWN_SERVICE"
+    )
+    if isinstance(service_id, ToolResult):
+        return service_id
     provider_text = text_arg(args, "provider", "provider_id", "doctor")
-    if provider_text:
-        provider = ctx.clinic.find_provider(provider_text)
-        if provider is None:
-            names = speech.join_or([p.spoken_name for p in ctx.clinic.providers])
-            return refuse(ctx.say("unknown_provider", names=names), "UNKNOWN_PROVIDER")
-        provider_id = provider.id
+    provider_id = named_id(
+        ctx, provider_text, ctx.clinic.find_provider, ctx.clinic.providers, "unknown_provider", "UNKNOWN_PROVIDER"
+    )
+    if isinstance(provider_id, ToolResult):
+        return provider_id
     limit = args.get("limit")
     if not (isinstance(limit, int) and not isinstance(limit, bool) and 0 < limit <= MAX_LIMIT):
         limit = DEFAULT_LIMIT
@@ -100,9 +111,11 @@ def nothing_free(ctx: ToolContext, reply: apb.FindSlotsResponse) -> str:
     return ctx.say("nothing_near" if asked in ("today", "tomorrow") else "nothing_on", day=asked)
 
 
-async def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
-    search = parse(ctx, args)
-    if isinstance(search, ToolResult):
-        return search
-    reply = await ctx.backends.availability.FindSlots(request(ctx, search), timeout=GATEWAY_TO_SERVICE)
-    return word(ctx, reply)
+async def find(ctx: ToolContext, search: Search) -> apb.FindSlotsResponse:
+    reply: apb.FindSlotsResponse = await ctx.backends.availability.FindSlots(
+        request(ctx, search), timeout=GATEWAY_TO_SERVICE
+    )
+    return reply
+
+
+check_availability = Tool(parse, find, lambda ctx, _, reply: word(ctx, reply))

@@ -9,7 +9,7 @@ from booking.reservation.v1 import reservation_pb2 as rpb
 from common.deadlines import GATEWAY_TO_SERVICE
 from gateway import speech
 from gateway.tools.arguments import PhoneProblem, choose_phone, text_arg
-from gateway.tools.core import ToolContext, ToolResult, refuse, refused
+from gateway.tools.core import Tool, ToolContext, ToolResult, refuse, refused
 
 SEND = "send_otp"
 VERIFY = "verify_otp"
@@ -30,21 +30,26 @@ def parse_send(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
     return choice.phone
 
 
+def send_request(ctx: ToolContext, phone: str) -> rpb.SendOtpRequest:
+    return rpb.SendOtpRequest(
+        tenant_id=ctx.tenant, phone=phone, call_id=ctx.call_id, idempotency_key=ctx.idempotency_key
+    )
+
+
 def word_send(ctx: ToolContext, phone: str, reply: rpb.SendOtpResponse) -> ToolResult:
     if reply.sent:
         return ToolResult(True, ctx.say("code_sent", phone=speech.phone_tail(phone)), {"sent": True})
     return refused(ctx, reply.failure, SEND)
 
 
-async def send_otp(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
-    phone = parse_send(ctx, args)
-    if isinstance(phone, ToolResult):
-        return phone
-    reply = await ctx.backends.reservation.SendOtp(
-        rpb.SendOtpRequest(tenant_id=ctx.tenant, phone=phone, call_id=ctx.call_id, idempotency_key=ctx.idempotency_key),
-        timeout=GATEWAY_TO_SERVICE,
+async def send_code(ctx: ToolContext, phone: str) -> rpb.SendOtpResponse:
+    reply: rpb.SendOtpResponse = await ctx.backends.reservation.SendOtp(
+        send_request(ctx, phone), timeout=GATEWAY_TO_SERVICE
     )
-    return word_send(ctx, phone, reply)
+    return reply
+
+
+send_otp = Tool(parse_send, send_code, word_send)
 
 
 def parse_verify(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
@@ -57,20 +62,24 @@ def parse_verify(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
     return code
 
 
+def verify_request(ctx: ToolContext, code: str) -> rpb.VerifyOtpRequest:
+    """The code is checked against the call's latest code, or the caller id's without a call."""
+    return rpb.VerifyOtpRequest(
+        tenant_id=ctx.tenant, call_id=ctx.call_id, phone="" if ctx.call_id else ctx.caller_number, code=code
+    )
+
+
 def word_verify(ctx: ToolContext, reply: rpb.VerifyOtpResponse) -> ToolResult:
     if reply.verified:
         return ToolResult(True, ctx.say("code_correct"), {"verified": True})
     return refused(ctx, reply.failure, VERIFY, attempts_left=reply.attempts_left)
 
 
-async def verify_otp(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
-    code = parse_verify(ctx, args)
-    if isinstance(code, ToolResult):
-        return code
-    reply = await ctx.backends.reservation.VerifyOtp(
-        rpb.VerifyOtpRequest(
-            tenant_id=ctx.tenant, call_id=ctx.call_id, phone="" if ctx.call_id else ctx.caller_number, code=code
-        ),
-        timeout=GATEWAY_TO_SERVICE,
+async def verify_code(ctx: ToolContext, code: str) -> rpb.VerifyOtpResponse:
+    reply: rpb.VerifyOtpResponse = await ctx.backends.reservation.VerifyOtp(
+        verify_request(ctx, code), timeout=GATEWAY_TO_SERVICE
     )
-    return word_verify(ctx, reply)
+    return reply
+
+
+verify_otp = Tool(parse_verify, verify_code, lambda ctx, _, reply: word_verify(ctx, reply))

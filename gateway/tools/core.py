@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from booking.common.v1 import common_pb2 as cpb
 from gateway import speech
@@ -67,3 +68,23 @@ def refused(ctx: ToolContext, failure: cpb.Failure, tool: str, **data: Any) -> T
     cause = cause_name(failure)
     sentence = speech.failure(cause, failure.reason, tool, failure.limit, ctx.language)
     return refuse(sentence, cause, **data)
+
+
+Parsed = TypeVar("Parsed")
+Reply = TypeVar("Reply")
+
+
+@dataclass(frozen=True)
+class Tool(Generic[Parsed, Reply]):
+    """A tool in three steps: read the arguments (pure; a ToolResult is a refusal), make the
+    backend call, word the reply (pure)."""
+
+    parse: Callable[[ToolContext, dict[str, Any]], Parsed | ToolResult]
+    call: Callable[[ToolContext, Parsed], Awaitable[Reply]]
+    word: Callable[[ToolContext, Parsed, Reply], ToolResult]
+
+    async def __call__(self, ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
+        parsed = self.parse(ctx, args)
+        if isinstance(parsed, ToolResult):
+            return parsed
+        return self.word(ctx, parsed, await self.call(ctx, parsed))

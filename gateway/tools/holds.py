@@ -10,8 +10,8 @@ from booking.reservation.v1 import reservation_pb2 as rpb
 from common.deadlines import GATEWAY_TO_SERVICE
 from common.timestamps import from_timestamp, to_timestamp
 from gateway.tools.arguments import PhoneProblem, choose_phone, parse_start, text_arg
-from gateway.tools.core import ToolContext, ToolResult, refuse, refused
-from gateway.tools.wording import appointment_data, appointment_phrase, slot_data, slot_refused, when
+from gateway.tools.core import Tool, ToolContext, ToolResult, refuse, refused
+from gateway.tools.wording import changed, slot_data, slot_refused, when
 
 RESERVE = "reserve_slot"
 CONFIRM = "confirm_booking"
@@ -87,12 +87,16 @@ def word_hold(ctx: ToolContext, reply: rpb.CreateHoldResponse, *, by_start: bool
     return ToolResult(True, sentence, data)
 
 
-async def reserve_slot(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
-    hold = parse_hold(ctx, args)
-    if isinstance(hold, ToolResult):
-        return hold
-    reply = await ctx.backends.reservation.CreateHold(hold_request(ctx, hold), timeout=GATEWAY_TO_SERVICE)
-    return word_hold(ctx, reply, by_start=not hold.wanted.slot_id)
+async def create_hold(ctx: ToolContext, hold: HoldArgs) -> rpb.CreateHoldResponse:
+    reply: rpb.CreateHoldResponse = await ctx.backends.reservation.CreateHold(
+        hold_request(ctx, hold), timeout=GATEWAY_TO_SERVICE
+    )
+    return reply
+
+
+reserve_slot = Tool(
+    parse_hold, create_hold, lambda ctx, hold, reply: word_hold(ctx, reply, by_start=not hold.wanted.slot_id)
+)
 
 
 # --- confirm_booking ----------------------------------------------------------------------------
@@ -104,24 +108,23 @@ def parse_confirm(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
     return hold_id
 
 
+def confirm_request(ctx: ToolContext, hold_id: str) -> rpb.ConfirmHoldRequest:
+    return rpb.ConfirmHoldRequest(
+        tenant_id=ctx.tenant, hold_id=hold_id, call_id=ctx.call_id, idempotency_key=ctx.idempotency_key
+    )
+
+
 def word_confirm(ctx: ToolContext, reply: rpb.ConfirmHoldResponse) -> ToolResult:
     if not reply.HasField("appointment"):
         return refused(ctx, reply.failure, CONFIRM)
-    appointment = reply.appointment
-    key = "booked_texted" if appointment.patient.phone else "booked"
-    return ToolResult(
-        True, ctx.say(key, appointment=appointment_phrase(ctx, appointment)), appointment_data(ctx, appointment)
-    )
+    return changed(ctx, "booked_texted" if reply.appointment.patient.phone else "booked", reply.appointment)
 
 
-async def confirm_booking(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
-    hold_id = parse_confirm(ctx, args)
-    if isinstance(hold_id, ToolResult):
-        return hold_id
-    reply = await ctx.backends.reservation.ConfirmHold(
-        rpb.ConfirmHoldRequest(
-            tenant_id=ctx.tenant, hold_id=hold_id, call_id=ctx.call_id, idempotency_key=ctx.idempotency_key
-        ),
-        timeout=GATEWAY_TO_SERVICE,
+async def confirm_hold(ctx: ToolContext, hold_id: str) -> rpb.ConfirmHoldResponse:
+    reply: rpb.ConfirmHoldResponse = await ctx.backends.reservation.ConfirmHold(
+        confirm_request(ctx, hold_id), timeout=GATEWAY_TO_SERVICE
     )
-    return word_confirm(ctx, reply)
+    return reply
+
+
+confirm_booking = Tool(parse_confirm, confirm_hold, lambda ctx, _, reply: word_confirm(ctx, reply))

@@ -60,6 +60,13 @@ def appointment_phrase(ctx: ToolContext, appointment: rpb.Appointment) -> str:
     return ctx.say("appointment", what=what, when=when(ctx, slot.start))
 
 
+def changed(ctx: ToolContext, key: str, appointment: rpb.Appointment) -> ToolResult:
+    """An appointment booked, cancelled or moved: the sentence `key` about it, and its data."""
+    return ToolResult(
+        True, ctx.say(key, appointment=appointment_phrase(ctx, appointment)), appointment_data(ctx, appointment)
+    )
+
+
 # A time asked for by `start` that availability does not offer: the caller hears one sentence
 # (as when the gateway looked the time up itself), the model still gets the precise cause.
 NOT_OFFERED = {
