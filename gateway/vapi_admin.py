@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.tool_definitions import vapi_tools
+from gateway.tool_definitions import SERVER_MESSAGES, vapi_tools
 
-REQUIRED_SERVER_MESSAGES = ("tool-calls", "end-of-call-report", "status-update")
+REQUIRED_SERVER_MESSAGES = SERVER_MESSAGES
 
 
 class AdminError(Exception):

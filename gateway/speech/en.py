@@ -11,6 +11,19 @@ APPOINTMENT_NOT_FOUND = "I couldn't find that appointment. Shall I look up your 
 TIME_UNCLEAR = "I didn't catch that time. Which of the offered times would you like?"
 
 SENTENCES: dict[str, str] = {
+    # said by Vapi itself: the greeting, and while a tool runs (gateway.tool_definitions)
+    "greeting": "Thank you for calling {clinic}. How can I help you today?",
+    "filler_check_availability": "Let me check the schedule.",
+    "filler_reserve_slot": "One moment while I hold that time.",
+    "filler_send_otp": "I'm sending you a code now.",
+    "filler_verify_otp": "Let me check that code.",
+    "filler_confirm_booking": "Booking that for you now.",
+    "filler_send_confirmation": "Sending that text now.",
+    "filler_find_appointments": "Let me look up your appointments.",
+    "filler_cancel_appointment": "One moment.",
+    "filler_reschedule_appointment": "One moment while I move that.",
+    "still_working": "Still working on it, thanks for waiting.",
+    "request_failed": "Sorry, I couldn't reach the schedule just now.",
     # faults and arguments the tools could not use
     "unavailable": "I'm having trouble reaching the schedule right now. Give me a moment and we can try again.",
     "failed": "I couldn't do that just now. Could you say it another way?",
