@@ -14,6 +14,7 @@ import grpc
 from aiohttp import web
 
 from booking.reservation.v1 import reservation_pb2 as rpb
+from common.phones import to_e164
 from common.timestamps import Clock, utc_now
 from gateway import tools, vapi
 from gateway.auth import TenantAuth
@@ -130,7 +131,7 @@ class VapiHandlers:
         try:
             async with asyncio.timeout(TOOL_DEADLINE_SECONDS):
                 clinic = await self.clinics.get(tenant)
-                caller = tools.normalize_phone(message.customer_number, clinic.default_region) or ""
+                caller = to_e164(message.customer_number, clinic.default_region) or ""
                 context = tools.ToolContext(
                     tenant=tenant, clinic=clinic, backends=backends, call_id=message.call_id,
                     caller_number=caller, tool_call_id=call.id, now=self.clock(),
