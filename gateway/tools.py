@@ -66,6 +66,10 @@ def refuse(sentence: str, cause: str, **data: Any) -> ToolResult:
     return ToolResult(False, sentence, {"cause": cause, **data})
 
 
+def unavailable() -> ToolResult:
+    return refuse(UNAVAILABLE_SPEECH, "BACKEND_UNAVAILABLE")
+
+
 def cause_name(failure: cpb.Failure) -> str:
     return cpb.FailureCause.Name(failure.cause).removeprefix("FAILURE_CAUSE_")
 

@@ -10,11 +10,11 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from booking.notification.v1 import notification_pb2 as npb
+from common.deadlines import WEBHOOK_FORWARD
 from gateway.state import BACKENDS, CONFIG
 
 log = logging.getLogger("gateway.twilio")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-FORWARD_TIMEOUT_SECONDS = 3.0
 
 
 async def _verified_form(request: web.Request) -> dict[str, str]:
@@ -39,7 +39,7 @@ async def status_callback(request: web.Request) -> web.Response:
     try:
         await request.app[BACKENDS].notification.RecordDeliveryStatus(
             npb.RecordDeliveryStatusRequest(provider_sid=sid, status=status, error_code=form.get("ErrorCode", "")),
-            timeout=FORWARD_TIMEOUT_SECONDS,
+            timeout=WEBHOOK_FORWARD,
         )
     except grpc.aio.AioRpcError as error:
         log.warning("delivery status not recorded", extra={"code": error.code().name})
@@ -55,7 +55,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
                 to=form.get("To", ""), body=form.get("Body", ""), tenant_id=request.query.get("tenant", ""),
                 **{"from": form.get("From", "")},
             ),
-            timeout=FORWARD_TIMEOUT_SECONDS,
+            timeout=WEBHOOK_FORWARD,
         )  # fmt: skip
     except grpc.aio.AioRpcError as error:
         if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
