@@ -7,6 +7,7 @@ import logging
 
 import grpc
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from twilio.request_validator import RequestValidator
 
 from booking.notification.v1 import notification_pb2 as npb
@@ -20,10 +21,13 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 async def _verified_form(request: web.Request) -> dict[str, str]:
     """The POSTed form, if X-Twilio-Signature matches it; otherwise 403 and nothing else runs."""
     cfg = request.app[CONFIG]
-    form = {k: str(v) for k, v in (await request.post()).items()}
     signature = request.headers.get("X-Twilio-Signature", "")
     if not cfg.twilio_auth_token or not signature:
         raise web.HTTPForbidden()
+    try:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+    except (ValueError, LookupError, HttpProcessingError):  # not a form: bad multipart, bytes, or charset
+        raise web.HTTPBadRequest() from None
     # Twilio signs the URL it called; behind a proxy that is the public one.
     url = cfg.public_base_url.rstrip("/") + request.path_qs if cfg.public_base_url else str(request.url)
     if not RequestValidator(cfg.twilio_auth_token).validate(url, form, signature):

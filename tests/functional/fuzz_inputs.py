@@ -43,6 +43,9 @@ class Probe:
     headers: dict[str, str]
     body: bytes
 
+    def __repr__(self) -> str:  # a failure message stays readable
+        return f"Probe({self.method} {self.path[:120]} headers={self.headers!r:.300} body={self.body[:300]!r})"
+
 
 class Generator:
     def __init__(self, seed: int, secret: str, tenant: str = "demo") -> None:
@@ -140,7 +143,10 @@ class Generator:
         return mutated if isinstance(mutated, bytes) else mutated.encode("utf-8", "surrogatepass")
 
     def headers(self, body: bytes) -> dict[str, str]:
-        headers = {"Content-Type": self.rng.choice(["application/json", "application/json", "text/plain", "", "é"])}
+        content_types = [*["application/json"] * 4, "text/plain", "", "é", "multipart/form-data",
+                         "multipart/form-data; boundary=x", "application/x-www-form-urlencoded; charset=nonesuch",
+                         "application/x-www-form-urlencoded"]  # fmt: skip
+        headers = {"Content-Type": self.rng.choice(content_types)}
         auth = self.rng.random()
         if auth < 0.6:
             headers["Authorization"] = f"Bearer {self.secret}"
@@ -153,6 +159,8 @@ class Generator:
             headers["Authorization"] = self.rng.choice(ODD_HEADER_TEXT)
         if self.rng.random() < 0.3:
             headers["X-Request-Id"] = self.rng.choice(ODD_HEADER_TEXT)
+        if self.rng.random() < 0.2:
+            headers["X-Twilio-Signature"] = self.rng.choice(ODD_HEADER_TEXT)
         return headers
 
     def probe(self) -> Probe:
