@@ -184,3 +184,14 @@ async def test_a_thousand_generated_requests_against_the_real_processes(real: Re
     gateway = real.procs["gateway"]
     assert gateway.process.returncode is None
     assert [line for line in gateway.lines if "unexpected error" in line] == []
+
+
+@pytest.mark.slow
+async def test_the_gateway_process_announces_and_serves_its_metrics_port(real: RealStack) -> None:
+    announced = [json.loads(line) for line in real.procs["gateway"].lines if '"metrics port"' in line]
+    assert len(announced) == 1 and announced[0]["port"] != real.procs["gateway"].port
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{announced[0]['port']}/metrics") as private:
+            assert private.status == 200 and "gateway_http_requests_total" in await private.text()
+        async with session.get(f"{real.gateway_url}/metrics") as public:
+            assert public.status == 404
