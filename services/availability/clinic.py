@@ -20,7 +20,6 @@ from common.rules import DEFAULT_HOLD_MINUTES, MAX_HOLD_MINUTES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 WEEKDAY_KEYS = {1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
 
 # (field, minimum, maximum, default)
@@ -31,8 +30,20 @@ RULE_LIMITS: dict[str, tuple[int, int, int]] = {
     "hold_minutes": (1, 60, DEFAULT_HOLD_MINUTES),
     "cancellation_cutoff_minutes": (0, 60 * 24 * 30, 24 * 60),
     "max_active_appointments_per_phone": (0, 100, 3),
+    "max_codes_per_hour": (0, 100_000, 60),
 }
-BOOL_RULE_DEFAULTS = {"otp_required": True, "allow_spoken_phone_for_otp": False}
+BOOL_RULE_DEFAULTS = {"otp_required": True, "allow_spoken_phone_for_otp": False, "verify_changes_by_code": False}
+MIN_SECRET_LENGTH = 16
+MAX_SECRET_LENGTH = 256
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a tenant's webhook secret is unusable, or None."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters"
+    if len(secret) > MAX_SECRET_LENGTH or not secret.isascii() or not secret.isprintable() or " " in secret:
+        return f"must be at most {MAX_SECRET_LENGTH} printable ASCII characters without spaces"
+    return None
 
 
 class ClinicConfigError(ValueError):
@@ -51,8 +62,10 @@ class Rules:
     hold_minutes: int
     cancellation_cutoff_minutes: int
     max_active_appointments_per_phone: int
+    max_codes_per_hour: int
     otp_required: bool
     allow_spoken_phone_for_otp: bool
+    verify_changes_by_code: bool
 
     def to_proto(self) -> pb.BookingRules:
         return pb.BookingRules(
@@ -64,6 +77,8 @@ class Rules:
             max_active_appointments_per_phone=self.max_active_appointments_per_phone,
             otp_required=self.otp_required,
             allow_spoken_phone_for_otp=self.allow_spoken_phone_for_otp,
+            verify_changes_by_code=self.verify_changes_by_code,
+            max_codes_per_hour=self.max_codes_per_hour,
         )
 
 
@@ -126,6 +141,7 @@ class Clinic:
     services: dict[str, AppointmentType]
     providers: dict[str, Provider]
     holidays: tuple[DateException, ...] = field(default=())
+    sms_countries: tuple[str, ...] = field(default=())
 
     def service(self, service_id: str) -> AppointmentType | None:
         if not service_id:
@@ -251,6 +267,7 @@ def build_clinic(config: pb.ClinicConfig) -> Clinic:
         services=services,
         providers=providers,
         holidays=holidays,
+        sms_countries=tuple(config.sms_countries) or (region,),
     )
 
 
@@ -266,8 +283,13 @@ def _check_clinic(check: _Checker, config: pb.ClinicConfig) -> tuple[ZoneInfo | 
         check.fail("default_region", f"{region!r} is not a phone region code such as US or GB")
     if config.phone and not _valid_phone(config.phone, region):
         check.fail("phone", f"{config.phone!r} is not a valid phone number")
-    if not SHA256_HEX.match(config.secret_sha256):
+    if not config.secret:
         check.fail("secret", "a tenant secret is required (secret or secret_env)")
+    elif problem := secret_problem(config.secret):
+        check.fail("secret", problem)
+    for index, country in enumerate(config.sms_countries):
+        if country not in phonenumbers.SUPPORTED_REGIONS:
+            check.fail(f"sms_countries[{index}]", f"{country!r} is not a phone region code such as US or GB")
     return zone, region
 
 

@@ -1,14 +1,13 @@
 """Read a clinic file (YAML or JSON) into a ClinicConfig message.
 
 This step checks the file's shape (known keys, types, "HH:MM-HH:MM" intervals) with
-field paths; `clinic.build_clinic` then checks the meaning. The tenant secret is read
-from the file (`secret`) or from an environment variable (`secret_env`) and only its
-SHA-256 leaves this module.
+
+
+
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import date
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 
 from booking.availability.v1 import availability_pb2 as pb
-from services.availability.clinic import ClinicConfigError
+from services.availability.clinic import ClinicConfigError, secret_problem
 
 WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 RULE_KEYS = {
@@ -28,8 +27,9 @@ RULE_KEYS = {
     "hold_minutes",
     "cancellation_cutoff_minutes",
     "max_active_appointments_per_phone",
+    "max_codes_per_hour",
 }
-BOOL_RULE_KEYS = {"otp_required", "allow_spoken_phone_for_otp"}
+BOOL_RULE_KEYS = {"otp_required", "allow_spoken_phone_for_otp", "verify_changes_by_code"}
 TOP_KEYS = {
     "tenant_id",
     "name",
@@ -42,6 +42,7 @@ TOP_KEYS = {
     "services",
     "providers",
     "holidays",
+    "sms_countries",
 }
 SERVICE_KEYS = {
     "id",
@@ -165,10 +166,6 @@ class _Reader:
         return result
 
 
-def secret_sha256(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def parse_clinic(data: Any, env: Mapping[str, str]) -> pb.ClinicConfig:
     """Turn the parsed file into a ClinicConfig, or raise ClinicConfigError with every problem."""
     read = _Reader()
@@ -181,9 +178,11 @@ def parse_clinic(data: Any, env: Mapping[str, str]) -> pb.ClinicConfig:
         default_region=read.text("default_region", top.get("default_region")),
         rules=read.rules("rules", top.get("rules")),
     )
-    secret = _secret(read, top, env)
-    if secret:
-        config.secret_sha256 = secret_sha256(secret)
+    config.secret = _secret(read, top, env)
+    config.sms_countries.extend(
+        read.text(f"sms_countries[{i}]", item).upper()
+        for i, item in enumerate(read.sequence("sms_countries", top.get("sms_countries")))
+    )
     config.holidays.extend(read.exceptions("holidays", top.get("holidays"), pb.EXCEPTION_KIND_TIME_OFF))
     for index, raw in enumerate(read.sequence("services", top.get("services"))):
         config.services.append(_service(read, f"services[{index}]", raw))
@@ -202,8 +201,8 @@ def _secret(read: _Reader, top: Mapping[str, Any], env: Mapping[str, str]) -> st
         secret = env.get(name, "")
         if not secret:
             read.fail("secret_env", f"environment variable {name} is not set")
-    if secret and len(secret) < 16:
-        read.fail("secret", "must be at least 16 characters")
+    if secret and (problem := secret_problem(secret)):
+        read.fail("secret", problem)
     return secret
 
 
