@@ -3,7 +3,6 @@ and the gRPC methods that manage them (service token only; see common/grpc_auth.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import datetime, timedelta
 
@@ -28,10 +27,6 @@ def secret_problem(secret: str) -> str | None:
     if len(secret) > MAX_SECRET_LENGTH or not secret.isascii() or not secret.isprintable() or " " in secret:
         return f"must be at most {MAX_SECRET_LENGTH} printable ASCII characters without spaces"
     return None
-
-
-def new_secret() -> str:
-    return secrets.token_urlsafe(32)
 
 
 class TenantSecrets:
@@ -117,7 +112,7 @@ class CredentialRpcs:
         self, request: pb.RotateTenantSecretRequest, context: grpc.aio.ServicerContext
     ) -> pb.RotateTenantSecretResponse:
         await _tenant_required(context, request.tenant_id)
-        secret = request.secret or new_secret()
+        secret = request.secret
         problem = secret_problem(secret)
         if problem:
             await invalid(context, f"secret: {problem}")
@@ -129,9 +124,7 @@ class CredentialRpcs:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"tenant_id: no clinic {request.tenant_id!r}")
             raise AssertionError("unreachable")
         secret_id, retire_at = rotated
-        return pb.RotateTenantSecretResponse(
-            secret=secret, secret_id=secret_id, previous_expire_at=to_timestamp(retire_at)
-        )
+        return pb.RotateTenantSecretResponse(secret_id=secret_id, previous_expire_at=to_timestamp(retire_at))
 
     async def IssueApiKey(
         self, request: pb.IssueApiKeyRequest, context: grpc.aio.ServicerContext

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -31,8 +32,8 @@ Command = Callable[[Stub, argparse.Namespace], Awaitable[int]]
 
 
 async def rotate_secret(stub: Stub, args: argparse.Namespace) -> int:
-    secret = os.environ.get(args.secret_env, "") if args.secret_env else ""
-    if args.secret_env and not secret:
+    secret = os.environ.get(args.secret_env, "") if args.secret_env else secrets.token_urlsafe(32)
+    if not secret:
         print(f"tenants: {args.secret_env} is not set", file=sys.stderr)
         return 2
     reply = await stub.RotateTenantSecret(
@@ -41,7 +42,10 @@ async def rotate_secret(stub: Stub, args: argparse.Namespace) -> int:
         )
     )
     until = from_timestamp(reply.previous_expire_at).isoformat()
-    print(f"new secret for {args.tenant!r} (shown once): {reply.secret}")
+    if not args.secret_env:
+        print(f"new secret for {args.tenant!r} (shown once): {secret}")
+    else:
+        print(f"{args.tenant!r} now uses the secret from {args.secret_env}")
     print(f"previous secrets stay valid until {until}")
     return 0
 
