@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from booking.availability.v1 import availability_pb2 as apb
-from common.deadlines import LOOKUP
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from common.sealing import KEK_VAR, SecretBox
 from common.timestamps import Clock, utc_now
 from gateway import handlers, twilio_webhooks
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
+from gateway.credentials import SealedSecrets
 from gateway.intake import request_id
 from gateway.replies import ReplyCache
 from gateway.state import AUTH, BACKENDS, CLINICS, CLOCK, CONFIG, METRICS, METRICS_PORT, REPLIES, Backends, Metrics
@@ -89,13 +89,8 @@ def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
     app[CLOCK] = clock
     app[REPLIES] = ReplyCache()
 
-    async def tenant_secret_sha256(tenant: str) -> str | None:
-        reply = await app[BACKENDS].availability.GetTenantAuth(
-            apb.GetTenantAuthRequest(tenant_id=tenant), timeout=LOOKUP
-        )
-        return reply.secret_sha256 if reply.found else None
-
-    app[AUTH] = TenantAuth(tenant_secret_sha256)
+    box = SecretBox.from_env({KEK_VAR: cfg.secret_encryption_key})
+    app[AUTH] = TenantAuth(SealedSecrets(lambda: app[BACKENDS].availability, box))
     app[CLINICS] = ClinicDirectory(lambda: app[BACKENDS].availability)
     app.cleanup_ctx.append(backends_ctx)
     app.cleanup_ctx.append(metrics_ctx)

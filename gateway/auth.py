@@ -1,11 +1,12 @@
 """Per-tenant authentication of Vapi requests.
 
-A tenant's secret is stored only as its SHA-256 (by availability, with the clinic). Accepted:
-`Authorization: Bearer <secret>` or `X-Vapi-Secret: <secret>`, or an HMAC-SHA256 signature
-`x-signature` over `{x-timestamp}.{raw body}` within ±5 minutes. The HMAC key is the secret's
-SHA-256 hex digest (`printf %s "$SECRET" | sha256sum`; set that as the HMAC secret of Vapi's
-credential), so the secret itself never has to be stored anywhere. All comparisons are constant-time; the
-tenant comes from the URL and the credential must belong to it.
+Accepted: `Authorization: Bearer <secret>` or `X-Vapi-Secret: <secret>`, or an HMAC-SHA256
+signature `x-signature` (hex, optionally `sha256=`-prefixed) over `{x-timestamp}.{raw body}`
+keyed with the secret, within ±5 minutes. A tenant may have two valid secrets while one is
+rotated out. Secrets reach the gateway sealed (common/sealing.py) and are opened here with the
+key-encryption key; nothing stored in the database or returned by an RPC is enough to pass.
+All comparisons are constant-time; the tenant comes from the URL and the credential must belong
+to it. Header values are read without ever raising: anything malformed simply fails to match.
 """
 
 from __future__ import annotations
@@ -13,22 +14,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from common.lru import RateLimit, TtlLru
 
 HMAC_WINDOW_SECONDS = 300
-CACHE_SECONDS = 30.0
-MISSING_CACHE_SECONDS = 5.0
-SIGNATURE = re.compile(r"[0-9a-f]{64}")
-TIMESTAMP = re.compile(r"[0-9]{1,16}")  # seconds or milliseconds
+CACHE_SECONDS = 1.0  # a changed or rotated-out secret is seen within a second
+RECHECK_SECONDS = 0.2  # a mismatch looks again (a secret may just have changed), this often at most
+STALE_SECONDS = 60.0  # availability unreachable: the secrets we knew keep working this long
+CACHE_SIZE = 2048  # tenants whose credentials are kept in memory
+UNKNOWN_PER_SECOND = 20.0  # look-ups of tenant names not seen before (made-up names cost an RPC)
 
-Lookup = Callable[[str], Awaitable[str | None]]  # tenant -> secret sha256 hex, None if unknown
+Fetch = Callable[[str], Awaitable[list[str] | None]]  # tenant -> its valid secrets, None if unknown
 
 
-def sha256_hex(value: str | bytes) -> str:
-    # Header text may hold surrogate escapes of non-UTF-8 bytes: hash them, never raise.
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value).hexdigest()
+def _bytes(value: str) -> bytes:
+    return value.encode("utf-8", "surrogateescape")
 
 
 def presented_secret(headers: Mapping[str, str]) -> str:
@@ -38,56 +41,90 @@ def presented_secret(headers: Mapping[str, str]) -> str:
     return headers.get("X-Vapi-Secret", "").strip()
 
 
-def check_secret(presented: str, stored_sha256: str) -> bool:
-    return bool(presented) and hmac.compare_digest(sha256_hex(presented), stored_sha256)
+def signed_at(stamp: str) -> float | None:
+    """Seconds since the epoch from `x-timestamp` (seconds or milliseconds), None if unreadable."""
+    if not (stamp.isascii() and stamp.isdigit() and 9 <= len(stamp) <= 13):
+        return None
+    return int(stamp) / 1000 if len(stamp) == 13 else float(int(stamp))
 
 
-def check_hmac(headers: Mapping[str, str], body: bytes, stored_sha256: str, now: float) -> bool:
+def secret_matches(presented: str, secrets: Sequence[str]) -> bool:
+    if not presented:
+        return False
+    given = _bytes(presented)
+    # Every candidate is compared (no early exit), so timing does not tell which one matched.
+    return sum(hmac.compare_digest(given, _bytes(s)) for s in secrets) > 0
+
+
+def signature_matches(headers: Mapping[str, str], body: bytes, secrets: Sequence[str], now: float) -> bool:
     signature = headers.get("x-signature", "").strip().lower().removeprefix("sha256=")
     stamp = headers.get("x-timestamp", "").strip()
-    # Only plain ASCII: "²".isdigit() is true, and compare_digest refuses non-ASCII text.
-    if not SIGNATURE.fullmatch(signature) or not TIMESTAMP.fullmatch(stamp):
+    seconds = signed_at(stamp)
+    if not signature or seconds is None or abs(now - seconds) > HMAC_WINDOW_SECONDS:
         return False
-    seconds = int(stamp) / 1000 if len(stamp) >= 13 else int(stamp)  # milliseconds or seconds
-    if abs(now - seconds) > HMAC_WINDOW_SECONDS:
-        return False
-    expected = hmac.new(stored_sha256.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+    given = _bytes(signature)
+    message = stamp.encode() + b"." + body
+    expected = [hmac.new(_bytes(s), message, hashlib.sha256).hexdigest().encode() for s in secrets]
+    return sum(hmac.compare_digest(given, e) for e in expected) > 0
+
+
+@dataclass
+class _Known:
+    secrets: list[str] | None  # None: no such tenant
+    fetched: float
 
 
 class TenantAuth:
-    """Checks credentials against each tenant's stored hash, cached briefly per tenant."""
+    """Checks credentials against each tenant's current secrets, kept briefly and boundedly."""
 
-    def __init__(self, lookup: Lookup, clock: Callable[[], float] = time.time) -> None:
-        self.lookup = lookup
+    def __init__(
+        self, fetch: Fetch, clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.fetch = fetch
         self.clock = clock
-        self._cache: dict[str, tuple[float, str | None]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.monotonic = monotonic
+        self._known: TtlLru[str, _Known] = TtlLru(CACHE_SIZE, STALE_SECONDS, monotonic)
+        self._seen: TtlLru[str, bool] = TtlLru(CACHE_SIZE * 8, 24 * 3600.0, monotonic)  # names that existed
+        self._unknown_budget = RateLimit(UNKNOWN_PER_SECOND, UNKNOWN_PER_SECOND * 2, monotonic)
+        self._locks: TtlLru[str, asyncio.Lock] = TtlLru(CACHE_SIZE, 60.0, monotonic)
 
-    async def stored_hash(self, tenant: str) -> str | None:
-        cached = self._cache.get(tenant)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < (CACHE_SECONDS if cached[1] else MISSING_CACHE_SECONDS):
-            return cached[1]
-        async with self._locks.setdefault(tenant, asyncio.Lock()):
-            cached = self._cache.get(tenant)
-            if cached is not None and time.monotonic() - cached[0] < MISSING_CACHE_SECONDS:
-                return cached[1]
+    async def secrets(self, tenant: str, max_age: float = CACHE_SECONDS) -> list[str] | None:
+        known = self._known.get(tenant)
+        if known is not None and self.monotonic() - known.fetched < max_age:
+            return known.secrets
+        if known is None and not self._seen.get(tenant) and not self._unknown_budget.allow():
+            return None  # a flood of made-up names: refuse without asking availability
+        lock = self._locks.get(tenant)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks.put(tenant, lock)
+        async with lock:
+            known = self._known.get(tenant)
+            if known is not None and self.monotonic() - known.fetched < min(max_age, RECHECK_SECONDS):
+                return known.secrets  # someone else just looked
             try:
-                digest = await self.lookup(tenant)
+                found = await self.fetch(tenant)
             except Exception:
-                # Availability unreachable: a hash we already know is still good for a while.
-                if cached is not None and cached[1]:
-                    return cached[1]
+                if known is not None and known.secrets:
+                    return known.secrets  # availability unreachable: what we knew is still good a while
                 raise
-            self._cache[tenant] = (time.monotonic(), digest)
-            return digest
+            self._known.put(tenant, _Known(found, self.monotonic()))
+            if found is not None:
+                self._seen.put(tenant, True)
+            return found
 
-    async def authenticate(self, tenant: str, headers: Mapping[str, str], body: bytes) -> bool:
-        stored = await self.stored_hash(tenant)
-        if not stored:
-            return False
+    def _matches(self, secrets: list[str], headers: Mapping[str, str], body: bytes) -> bool:
         presented = presented_secret(headers)
         if presented:
-            return check_secret(presented, stored)
-        return check_hmac(headers, body, stored, self.clock())
+            return secret_matches(presented, secrets)
+        return signature_matches(headers, body, secrets, self.clock())
+
+    async def authenticate(self, tenant: str, headers: Mapping[str, str], body: bytes) -> bool:
+        secrets = await self.secrets(tenant)
+        if secrets and self._matches(secrets, headers, body):
+            return True
+        if secrets is None:
+            return False
+        # A mismatch may be a secret changed a moment ago: look again (rate-limited per tenant).
+        fresh = await self.secrets(tenant, max_age=RECHECK_SECONDS)
+        return fresh is not secrets and bool(fresh) and self._matches(fresh or [], headers, body)

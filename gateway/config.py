@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from common.config import ConfigError, env_address, env_float, env_log_level, env_port, env_str
+from common.sealing import KEK_VAR, SecretBox
 
 DEFAULT_METRICS_PORT = 9100
 
@@ -29,6 +30,9 @@ class GatewayConfig:
     # `/metrics` is served here (on `host`), never on the public port. 0 = any free port, which is
     # also the default for a config built in code (tests); from the environment it is 9100.
     metrics_port: int = 0
+    # The key-encryption key that opens tenants' sealed webhook secrets (SECRET_ENCRYPTION_KEY,
+    # the same value availability has). Required; checked when the app is built.
+    secret_encryption_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -49,4 +53,5 @@ class GatewayConfig:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", ""),
             metrics_port=metrics_port,
+            secret_encryption_key=SecretBox.from_env(env) and env[KEK_VAR],
         )

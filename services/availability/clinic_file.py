@@ -1,9 +1,9 @@
 """Read a clinic file (YAML or JSON) into a ClinicConfig message.
 
-This step checks the file's shape (known keys, types, "HH:MM-HH:MM" intervals) with
-
-
-
+This step checks the file's shape (known keys, types, "HH:MM-HH:MM" intervals) with field
+paths; `clinic.build_clinic` then checks the meaning. The tenant secret is read from the file
+(`secret`) or from an environment variable (`secret_env`); availability stores it sealed and never
+returns it.
 """
 
 from __future__ import annotations

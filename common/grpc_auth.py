@@ -1,0 +1,146 @@
+"""One server interceptor that authenticates every RPC (health and reflection stay open).
+
+A call carries `authorization: Bearer <credential>`:
+- the service token (`INTERNAL_API_TOKEN`): any method, any tenant;
+- a tenant API key (`bk_<tenant>_…`): only that tenant's data — a request whose `tenant_id` is
+  another tenant, or that names no tenant, gets PERMISSION_DENIED — and never a service-only
+  method (secret changes, key management, internal hand-offs).
+Missing or wrong → UNAUTHENTICATED, with no detail. The credential is never logged.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+
+from common import api_keys
+from common.lru import TtlLru
+from common.security import GrpcSecurity, bearer
+
+log = logging.getLogger("common.grpc_auth")
+
+OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+KEY_CACHE_SECONDS = 5.0  # a revoked key stops working within this long on every replica
+KEY_CACHE_SIZE = 4096
+
+
+class TenantKeys(Protocol):
+    """Resolves a tenant API key to its tenant (None when unknown or revoked)."""
+
+    async def tenant_of(self, key: str) -> str | None: ...
+
+
+class NoTenantKeys:
+    """A server that accepts only the service token."""
+
+    async def tenant_of(self, key: str) -> str | None:
+        return None
+
+
+class CachedTenantKeys:
+    """Remembers answers (valid or not) for a few seconds, bounded in memory."""
+
+    def __init__(self, resolve: Callable[[str], Awaitable[str | None]], ttl: float = KEY_CACHE_SECONDS) -> None:
+        self.resolve = resolve
+        self.cache: TtlLru[str, str] = TtlLru(KEY_CACHE_SIZE, ttl)
+
+    async def tenant_of(self, key: str) -> str | None:
+        if api_keys.tenant_of(key) is None:
+            return None  # malformed: nothing to look up
+        digest = api_keys.digest(key)
+        known = self.cache.get(digest)
+        if known is None:
+            known = await self.resolve(key) or ""
+            self.cache.put(digest, known)
+        return known or None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the service token (tenant None) or one tenant's key."""
+
+    tenant: str | None
+
+
+def request_tenant(request: Any) -> str | None:
+    """The tenant a request names in its `tenant_id` field, or None when it has no such field."""
+    descriptor = getattr(request, "DESCRIPTOR", None)
+    if descriptor is None or "tenant_id" not in descriptor.fields_by_name:
+        return None
+    return str(request.tenant_id)
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self, security: GrpcSecurity, keys: TenantKeys, service_only: frozenset[str] = frozenset()) -> None:
+        self.security = security
+        self.keys = keys
+        self.service_only = service_only
+
+    async def identify(self, credential: str) -> Caller | None:
+        if not credential:
+            return None
+        if self.security.is_service_token(credential):
+            return Caller(tenant=None)
+        try:
+            tenant = await self.keys.tenant_of(credential)
+        except grpc.aio.AioRpcError as error:  # the key directory is down: refuse, don't guess
+            log.warning("tenant key could not be checked", extra={"code": error.code().name})
+            return None
+        return Caller(tenant=tenant) if tenant else None
+
+    async def check(self, method: str, credential: str, request: Any, context: grpc.aio.ServicerContext) -> None:
+        caller = await self.identify(credential)
+        if caller is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid credential")
+            return
+        if caller.tenant is None:
+            return
+        if method in self.service_only:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "this method needs the service token")
+        if request_tenant(request) != caller.tenant:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "tenant_id: not this key's tenant")
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(OPEN_PREFIXES):
+            return handler
+        credential = bearer(dict(handler_call_details.invocation_metadata or ()))
+        if handler.unary_unary is not None:
+            return self._unary(handler, method, credential)
+        if handler.unary_stream is not None:
+            return self._stream(handler, method, credential)
+        return handler  # no client-streaming methods exist; they would need their own wrapper
+
+    def _unary(self, handler: grpc.RpcMethodHandler, method: str, credential: str) -> grpc.RpcMethodHandler:
+        inner = handler.unary_unary
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await self.check(method, credential, request, context)
+            result = inner(request, context)
+            return await result if inspect.isawaitable(result) else result
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
+
+    def _stream(self, handler: grpc.RpcMethodHandler, method: str, credential: str) -> grpc.RpcMethodHandler:
+        inner = handler.unary_stream
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            await self.check(method, credential, request, context)
+            async for item in inner(request, context):
+                yield item
+
+        return grpc.unary_stream_rpc_method_handler(
+            behavior, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )

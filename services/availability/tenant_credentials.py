@@ -1,0 +1,171 @@
+"""Tenant credentials: webhook secrets (sealed, rotatable) and API keys for clinic systems,
+and the gRPC methods that manage them (service token only; see common/grpc_auth.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import grpc
+
+from booking.availability.v1 import availability_pb2 as pb
+from common import api_keys
+from common.grpc_errors import invalid
+from common.sealing import SecretBox, secret_context
+from common.timestamps import Clock, to_timestamp
+from services.availability.credentials_repository import CredentialRepository, StoredSecret
+
+MIN_SECRET_LENGTH = 16
+MAX_SECRET_LENGTH = 256
+MAX_OVERLAP = timedelta(days=30)
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a webhook secret is unusable, or None."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters"
+    if len(secret) > MAX_SECRET_LENGTH or not secret.isascii() or not secret.isprintable() or " " in secret:
+        return f"must be at most {MAX_SECRET_LENGTH} printable ASCII characters without spaces"
+    return None
+
+
+class TenantSecrets:
+    """A tenant's valid webhook secrets, sealed at rest."""
+
+    def __init__(self, repository: CredentialRepository, box: SecretBox, clock: Clock) -> None:
+        self.repository = repository
+        self.box = box
+        self.clock = clock
+
+    def _opened(self, tenant_id: str, stored: StoredSecret) -> str | None:
+        return self.box.open(stored.sealed, secret_context(tenant_id, stored.secret_id))
+
+    async def ensure(self, tenant_id: str, secret: str) -> bool:
+        """Make `secret` the tenant's only secret unless it already is valid; True if it changed."""
+        async with self.repository.pool.acquire() as conn, conn.transaction():
+            await self.repository.lock_tenant(conn, tenant_id)
+            now = self.clock()
+            current = await self.repository.valid_secrets(conn, tenant_id, now)
+            if any(self._opened(tenant_id, s) == secret for s in current):
+                return False
+            secret_id = str(uuid.uuid4())
+            sealed = self.box.seal(secret, secret_context(tenant_id, secret_id))
+            await self.repository.add_secret(conn, tenant_id, secret_id, sealed, now)
+            return True
+
+    async def rotate(self, tenant_id: str, secret: str, overlap: timedelta) -> tuple[str, datetime] | None:
+        """Add `secret` as the current one; the others stay valid for `overlap`. None: no such tenant."""
+        async with self.repository.pool.acquire() as conn, conn.transaction():
+            if not await self.repository.lock_tenant(conn, tenant_id):
+                return None
+            retire_at = self.clock() + overlap
+            secret_id = str(uuid.uuid4())
+            sealed = self.box.seal(secret, secret_context(tenant_id, secret_id))
+            await self.repository.add_secret(conn, tenant_id, secret_id, sealed, retire_at)
+            return secret_id, retire_at
+
+    async def sealed(self, tenant_id: str) -> list[StoredSecret] | None:
+        if not await self.repository.tenant_exists(tenant_id):
+            return None
+        return await self.repository.valid_secrets(self.repository.pool, tenant_id, self.clock())
+
+
+class LocalTenantKeys:
+    """API keys checked against this service's own table (availability's interceptor)."""
+
+    def __init__(self, repository: CredentialRepository) -> None:
+        self.repository = repository
+
+    async def tenant_of(self, key: str) -> str | None:
+        tenant = api_keys.tenant_of(key)
+        if tenant is None:
+            return None
+        return tenant if await self.repository.key_is_valid(tenant, api_keys.digest(key)) else None
+
+
+async def _tenant_required(context: grpc.aio.ServicerContext, tenant_id: str) -> None:
+    if not tenant_id:
+        await invalid(context, "tenant_id is required")
+
+
+class CredentialRpcs:
+    """AvailabilityService methods for credentials (mixed into the servicer)."""
+
+    secrets: TenantSecrets
+    tenant_keys: LocalTenantKeys
+
+    async def GetTenantCredentials(
+        self, request: pb.GetTenantCredentialsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTenantCredentialsResponse:
+        await _tenant_required(context, request.tenant_id)
+        stored = await self.secrets.sealed(request.tenant_id)
+        if stored is None:
+            return pb.GetTenantCredentialsResponse(found=False)
+        reply = pb.GetTenantCredentialsResponse(found=True)
+        for item in stored:
+            sealed = reply.secrets.add(secret_id=item.secret_id, sealed=item.sealed)
+            if item.expires_at is not None:
+                sealed.expires_at.CopyFrom(to_timestamp(item.expires_at))
+        return reply
+
+    async def RotateTenantSecret(
+        self, request: pb.RotateTenantSecretRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RotateTenantSecretResponse:
+        await _tenant_required(context, request.tenant_id)
+        secret = request.secret
+        problem = secret_problem(secret)
+        if problem:
+            await invalid(context, f"secret: {problem}")
+        overlap = timedelta(seconds=request.overlap_seconds)
+        if not timedelta(0) <= overlap <= MAX_OVERLAP:
+            await invalid(context, f"overlap_seconds: must be between 0 and {int(MAX_OVERLAP.total_seconds())}")
+        rotated = await self.secrets.rotate(request.tenant_id, secret, overlap)
+        if rotated is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"tenant_id: no clinic {request.tenant_id!r}")
+            raise AssertionError("unreachable")
+        secret_id, retire_at = rotated
+        return pb.RotateTenantSecretResponse(secret_id=secret_id, previous_expire_at=to_timestamp(retire_at))
+
+    async def IssueApiKey(
+        self, request: pb.IssueApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueApiKeyResponse:
+        await _tenant_required(context, request.tenant_id)
+        repository = self.tenant_keys.repository
+        if not await repository.tenant_exists(request.tenant_id):
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"tenant_id: no clinic {request.tenant_id!r}")
+        key = api_keys.new_key(request.tenant_id)
+        key_id = await repository.add_key(
+            request.tenant_id, api_keys.digest(key), api_keys.shown(key), request.label.strip()[:200]
+        )
+        return pb.IssueApiKeyResponse(key=key, key_id=key_id)
+
+    async def ListApiKeys(
+        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListApiKeysResponse:
+        await _tenant_required(context, request.tenant_id)
+        reply = pb.ListApiKeysResponse()
+        for stored in await self.tenant_keys.repository.keys(request.tenant_id):
+            info = reply.keys.add(
+                key_id=stored.key_id, shown=stored.shown, label=stored.label,
+                created_at=to_timestamp(stored.created_at),
+            )  # fmt: skip
+            if stored.revoked_at is not None:
+                info.revoked_at.CopyFrom(to_timestamp(stored.revoked_at))
+        return reply
+
+    async def RevokeApiKey(
+        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeApiKeyResponse:
+        await _tenant_required(context, request.tenant_id)
+        try:
+            uuid.UUID(request.key_id)
+        except ValueError:
+            await invalid(context, "key_id: not a key id")
+        revoked = await self.tenant_keys.repository.revoke_key(request.tenant_id, request.key_id, self.secrets.clock())
+        return pb.RevokeApiKeyResponse(revoked=revoked)
+
+    async def AuthenticateApiKey(
+        self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AuthenticateApiKeyResponse:
+        tenant = await self.tenant_keys.tenant_of(request.key[:200])
+        return pb.AuthenticateApiKeyResponse(tenant_id=tenant or "")
