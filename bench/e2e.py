@@ -32,10 +32,10 @@ import psutil
 from bench.common import bench_database
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
+from devkit.processes import start_module
+from devkit.real_stack import RealStack
+from devkit.twilio_fake import FakeTwilio, fake_twilio
 from services.availability.clinic_file import parse_clinic
-from tests.functional.real_stack import RealStack
-from tests.processes import start_module
-from tests.twilio_fake import FakeTwilio, fake_twilio
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789"

@@ -10,8 +10,8 @@ from typing import Any
 
 import aiohttp
 
-from common.embedded_pg import free_port
-from tests.processes import Proc, start_module
+from devkit.embedded_pg import free_port
+from devkit.processes import Proc, start_module
 
 MODULES = {
     "availability": ("services.availability", "AVAILABILITY"),

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import asyncpg
 
-from common.embedded_pg import EmbeddedPostgres, free_port
 from common.migrations import apply_migrations
+from devkit.embedded_pg import EmbeddedPostgres, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CLINIC_FILE = ROOT / "clinics" / "demo.yaml"

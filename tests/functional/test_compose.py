@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import ROOT
+from devkit.processes import ROOT
 
 PROCESSES = {
     # service: (module, port variable, port)

@@ -17,11 +17,11 @@ import pytest
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
-from common.embedded_pg import EmbeddedPostgres
+from devkit.embedded_pg import EmbeddedPostgres
+from devkit.real_stack import RealStack, tool
+from devkit.twilio_fake import FakeTwilio, fake_twilio
 from services.availability.clinic_file import parse_clinic
 from tests.functional.booking import CLINIC
-from tests.functional.real_stack import RealStack, tool
-from tests.twilio_fake import FakeTwilio, fake_twilio
 
 SECRET = str(CLINIC["secret"])
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

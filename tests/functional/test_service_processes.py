@@ -11,7 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.processes import ROOT, start_module
+from devkit.processes import ROOT, start_module
 
 SERVICES = [
     ("availability", "AVAILABILITY_PORT", "booking.availability.v1.AvailabilityService"),
