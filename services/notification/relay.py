@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ import asyncpg
 from common.logs import mask_phone
 from common.relay import LeasedRelay, Pace, random_jitter
 from common.timestamps import Clock, utc_now
-from services.notification.repository import MESSAGE_QUEUE, NotificationRepository, Settlement
+from services.notification.repository import MESSAGE_QUEUE, ClaimedMessage, NotificationRepository, Settlement
 from services.notification.senders import Sender, SendResult
 from services.notification.sms_errors import Outcome
 
@@ -27,17 +27,7 @@ log = logging.getLogger("services.notification.relay")
 SMS_PACE = Pace(lease=timedelta(seconds=60), batch=20, poll_seconds=0.5, base_backoff=2.0, max_backoff=600.0)
 
 
-@dataclass(frozen=True)
-class Claimed:
-    tenant_id: str
-    message_id: str
-    kind: str
-    to_phone: str
-    body: str
-    attempts: int
-
-
-class MessageRelay(LeasedRelay[Claimed]):
+class MessageRelay(LeasedRelay[ClaimedMessage]):
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -49,17 +39,17 @@ class MessageRelay(LeasedRelay[Claimed]):
         **pace: Any,
     ) -> None:
         tuning = replace(SMS_PACE, **pace)
-        super().__init__(pool, MESSAGE_QUEUE, Claimed, name="sms", pace=tuning, clock=clock, jitter=jitter)
+        super().__init__(pool, MESSAGE_QUEUE, ClaimedMessage, name="sms", pace=tuning, clock=clock, jitter=jitter)
         self.sender = sender
         self.max_attempts = max_attempts
         self.repository = NotificationRepository(pool)
 
-    async def handle(self, items: list[Claimed]) -> int:
+    async def handle(self, items: list[ClaimedMessage]) -> int:
         """Send one claimed batch at once; every claimed message counts as handled."""
         await asyncio.gather(*(self._send(message) for message in items))
         return len(items)
 
-    async def _send(self, message: Claimed) -> None:
+    async def _send(self, message: ClaimedMessage) -> None:
         if await self.repository.is_opted_out(message.tenant_id, message.to_phone):  # STOP came after queueing
             await self._settle(message, "SUPPRESSED", None, SendResult(Outcome.PERMANENT, error_message="opted out"))
             return
@@ -85,7 +75,9 @@ class MessageRelay(LeasedRelay[Claimed]):
             },
         )
 
-    async def _settle(self, message: Claimed, status: str, next_attempt: datetime | None, result: SendResult) -> None:
+    async def _settle(
+        self, message: ClaimedMessage, status: str, next_attempt: datetime | None, result: SendResult
+    ) -> None:
         outcome = Settlement(
             status=status, at=self.clock(), next_attempt_at=next_attempt, outcome=result.outcome.value,
             http_status=result.http_status, provider_sid=result.provider_sid, error_code=result.error_code,

@@ -31,6 +31,18 @@ class MessageRow:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A message the SMS relay claimed (the columns MESSAGE_QUEUE returns)."""
+
+    tenant_id: str
+    message_id: str
+    kind: str
+    to_phone: str
+    body: str
+    attempts: int
+
+
 # Messages due for sending, as the SMS relay claims them.
 MESSAGE_QUEUE = Queue(
     table="notification.messages",
