@@ -1,6 +1,6 @@
 """Process lifecycle shared by the three gRPC services.
 
-`python -m services.<svc>` reads its config, then `run_service` opens the database
+`python -m services.<svc>` reads its config, then `main` opens the database
 pool, applies migrations (advisory-locked, so simultaneous starts don't race), starts
 the gRPC server, and serves until SIGTERM/SIGINT. The tests stop the same runtime the
 same way (`BackgroundRuntime.stop`), so there is one shutdown path.
