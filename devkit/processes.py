@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -63,7 +64,8 @@ async def start_module(module: str, env: dict[str, str], timeout: float = 30.0) 
     try:
         port = await asyncio.wait_for(asyncio.shield(port_future), timeout)
     except BaseException:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):  # it may have exited already
+            process.kill()
         await process.wait()
         raise
     return Proc(process, port, lines, reader)
