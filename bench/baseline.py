@@ -57,7 +57,7 @@ async def serve() -> None:
         busy: dict[str, list[Busy]] = {}
         for r in rows:
             busy.setdefault(r["provider_id"], []).append(Busy(r["s"], r["e"]))
-        slots = search.requested_slots(clinic, service, plan, busy, now, limit=int(args.get("limit", 10)))
+        slots = search.requested_slots(search.Search(clinic, service, now), plan, busy, int(args.get("limit", 10)))
         minutes = int(service.duration.total_seconds() // 60)
         return {
             "ok": True,

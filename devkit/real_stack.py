@@ -30,6 +30,7 @@ class RealStack:
     @classmethod
     def configure(cls, database_url: str, extra: dict[str, str]) -> RealStack:
         env = {"DATABASE_URL": database_url, "SHUTDOWN_GRACE_SECONDS": "5", "LOG_LEVEL": "WARNING", **extra}
+        env.setdefault("GATEWAY_METRICS_PORT", "0")  # any free port: stacks run side by side
         for _, prefix in MODULES.values():
             port = str(free_port())
             env[f"{prefix}_PORT"] = port

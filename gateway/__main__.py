@@ -12,17 +12,20 @@ from common.config import load_or_exit
 from common.logs import configure_logging
 from gateway.app import create_app
 from gateway.config import GatewayConfig
+from gateway.state import METRICS_PORT
 
 log = logging.getLogger("gateway")
 
 
 async def serve(cfg: GatewayConfig) -> None:
-    runner = web.AppRunner(create_app(cfg), access_log=None, shutdown_timeout=cfg.shutdown_grace_seconds)
-    await runner.setup()
+    app = create_app(cfg)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=cfg.shutdown_grace_seconds)
+    await runner.setup()  # starts the metrics port too (the app's cleanup context)
     site = web.TCPSite(runner, cfg.host, cfg.port)
     await site.start()
-    port = runner.addresses[0][1]
-    log.info("listening", extra={"port": port, "host": cfg.host})
+    # Its own line: supervisors read the public port from the "listening" line.
+    log.info("metrics port", extra={"port": app[METRICS_PORT], "host": cfg.host})
+    log.info("listening", extra={"port": runner.addresses[0][1], "host": cfg.host})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

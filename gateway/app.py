@@ -1,32 +1,31 @@
-"""The aiohttp application: routes, backend channels, metrics."""
+"""The aiohttp application: routes, middlewares, backend channels, and the metrics port."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from booking.availability.v1 import availability_pb2 as apb
-from booking.availability.v1 import availability_pb2_grpc
+from common.deadlines import LOOKUP
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 from common.timestamps import Clock, utc_now
 from gateway import handlers, twilio_webhooks
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
-from gateway.handlers import VapiHandlers
-from gateway.state import BACKENDS, CONFIG, METRICS, Backends, Metrics
+from gateway.intake import request_id
+from gateway.replies import ReplyCache
+from gateway.state import AUTH, BACKENDS, CLINICS, CLOCK, CONFIG, METRICS, METRICS_PORT, REPLIES, Backends, Metrics
 
 
 @web.middleware
-async def observe(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
+async def observe(request: web.Request, handler: handlers.Handler) -> web.StreamResponse:
     """Request id for every hop, plus request metrics by route (not by raw path: tenants vary)."""
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    token = request_id_var.set(incoming[:64] if incoming else new_request_id())
+    # A caller's id is kept only if it is safe to log and to forward as gRPC metadata.
+    token = request_id_var.set(request_id(request.headers.get(REQUEST_ID_HEADER, "")) or new_request_id())
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     started = time.perf_counter()
     status = 500
@@ -61,29 +60,47 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[BACKENDS] = Backends.open(app[CONFIG])
+    yield
+    await app[BACKENDS].close()
+
+
+async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """`/metrics` on its own port (GATEWAY_METRICS_PORT on BIND_HOST), never on the public one."""
+    cfg = app[CONFIG]
+    private = web.Application()
+    private[METRICS] = app[METRICS]
+    private.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(private, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, cfg.host, cfg.metrics_port).start()
+        app[METRICS_PORT] = runner.addresses[0][1]
+        yield
+    finally:
+        await runner.cleanup()
+
+
 def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
-    app = web.Application(middlewares=[observe], client_max_size=cfg.max_body_bytes)
+    app = web.Application(middlewares=[observe, handlers.vapi_safety_net], client_max_size=cfg.max_body_bytes)
     app[CONFIG] = cfg
     app[METRICS] = Metrics()
-
-    def availability() -> availability_pb2_grpc.AvailabilityServiceStub:
-        return app[BACKENDS].availability
+    app[CLOCK] = clock
+    app[REPLIES] = ReplyCache()
 
     async def tenant_secret_sha256(tenant: str) -> str | None:
-        reply = await availability().GetTenantAuth(apb.GetTenantAuthRequest(tenant_id=tenant), timeout=1.5)
+        reply = await app[BACKENDS].availability.GetTenantAuth(
+            apb.GetTenantAuthRequest(tenant_id=tenant), timeout=LOOKUP
+        )
         return reply.secret_sha256 if reply.found else None
 
-    vapi_handlers = VapiHandlers(TenantAuth(tenant_secret_sha256), ClinicDirectory(availability), clock)
-
-    async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[BACKENDS] = Backends.open(cfg)
-        yield
-        await app[BACKENDS].close()
-
+    app[AUTH] = TenantAuth(tenant_secret_sha256)
+    app[CLINICS] = ClinicDirectory(lambda: app[BACKENDS].availability)
     app.cleanup_ctx.append(backends_ctx)
+    app.cleanup_ctx.append(metrics_ctx)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
-    app.router.add_get("/metrics", metrics)
-    handlers.add_routes(app, vapi_handlers)
+    handlers.add_routes(app)
     twilio_webhooks.add_routes(app)
     return app

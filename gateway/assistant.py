@@ -7,23 +7,22 @@ from typing import Any
 
 from gateway.clinics import ClinicInfo
 from gateway.prompts import booking_prompt
-from gateway.tool_definitions import vapi_tools
-
-SERVER_MESSAGES = ["tool-calls", "end-of-call-report", "status-update"]
+from gateway.speech import say
+from gateway.tool_definitions import SERVER_MESSAGES, SERVER_TIMEOUT_SECONDS, vapi_tools
 
 
 def assistant_reply(clinic: ClinicInfo, server_url: str, now: datetime) -> dict[str, Any]:
     return {
         "assistant": {
             "name": f"{clinic.name} receptionist"[:40],
-            "firstMessage": f"Thank you for calling {clinic.name}. How can I help you today?",
+            "firstMessage": say("greeting", clinic=clinic.name),
             "model": {
                 "provider": "openai",
                 "model": "gpt-4o",
                 "messages": [{"role": "system", "content": booking_prompt(clinic, now)}],
                 "tools": vapi_tools(server_url),
             },
-            "serverMessages": SERVER_MESSAGES,
-            "server": {"url": server_url, "timeoutSeconds": 20},
+            "serverMessages": list(SERVER_MESSAGES),
+            "server": {"url": server_url, "timeoutSeconds": SERVER_TIMEOUT_SECONDS},
         }
     }

@@ -13,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
 HMAC_WINDOW_SECONDS = 300
 CACHE_SECONDS = 30.0
 MISSING_CACHE_SECONDS = 5.0
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
+TIMESTAMP = re.compile(r"[0-9]{1,16}")  # seconds or milliseconds
 
 Lookup = Callable[[str], Awaitable[str | None]]  # tenant -> secret sha256 hex, None if unknown
 
 
 def sha256_hex(value: str | bytes) -> str:
-    return hashlib.sha256(value.encode() if isinstance(value, str) else value).hexdigest()
+    # Header text may hold surrogate escapes of non-UTF-8 bytes: hash them, never raise.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value).hexdigest()
 
 
 def presented_secret(headers: Mapping[str, str]) -> str:
@@ -41,7 +45,8 @@ def check_secret(presented: str, stored_sha256: str) -> bool:
 def check_hmac(headers: Mapping[str, str], body: bytes, stored_sha256: str, now: float) -> bool:
     signature = headers.get("x-signature", "").strip().lower().removeprefix("sha256=")
     stamp = headers.get("x-timestamp", "").strip()
-    if not signature or not stamp.isdigit():
+    # Only plain ASCII: "²".isdigit() is true, and compare_digest refuses non-ASCII text.
+    if not SIGNATURE.fullmatch(signature) or not TIMESTAMP.fullmatch(stamp):
         return False
     seconds = int(stamp) / 1000 if len(stamp) >= 13 else int(stamp)  # milliseconds or seconds
     if abs(now - seconds) > HMAC_WINDOW_SECONDS:

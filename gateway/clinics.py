@@ -8,20 +8,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
+from common.deadlines import LOOKUP
 
 CACHE_SECONDS = 30.0
-LOOKUP_TIMEOUT_SECONDS = 1.5
-
-
-@dataclass(frozen=True)
-class Named:
-    id: str
-    name: str
-    spoken_name: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +34,14 @@ class ClinicInfo:
 
     def find_provider(self, text: str) -> Named | None:
         return _match(text, self.providers)
+
+
+class Named(NamedTuple):
+    """A service or a provider: its id, its name, and how the assistant says it."""
+
+    id: str
+    name: str
+    spoken_name: str
 
 
 def _norm(text: str) -> str:
@@ -81,8 +83,8 @@ class ClinicDirectory:
                 return cached[1]
             stub = self.stub()
             clinic, rules = await asyncio.gather(
-                stub.GetClinic(apb.GetClinicRequest(tenant_id=tenant), timeout=LOOKUP_TIMEOUT_SECONDS),
-                stub.GetBookingRules(apb.GetBookingRulesRequest(tenant_id=tenant), timeout=LOOKUP_TIMEOUT_SECONDS),
+                stub.GetClinic(apb.GetClinicRequest(tenant_id=tenant), timeout=LOOKUP),
+                stub.GetBookingRules(apb.GetBookingRulesRequest(tenant_id=tenant), timeout=LOOKUP),
             )
             config = clinic.clinic
             info = ClinicInfo(

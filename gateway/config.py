@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.config import env_address, env_float, env_log_level, env_port, env_str
+from common.config import ConfigError, env_address, env_float, env_log_level, env_port, env_str
+
+DEFAULT_METRICS_PORT = 9100
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,20 @@ class GatewayConfig:
     twilio_auth_token: str = ""
     # The gateway's public URL (Twilio signs the URL it called); default: the request's own URL.
     public_base_url: str = ""
+    # `/metrics` is served here (on `host`), never on the public port. 0 = any free port, which is
+    # also the default for a config built in code (tests); from the environment it is 9100.
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
+        port = env_port(env, "GATEWAY_PORT", 8080)
+        metrics_port = env_port(env, "GATEWAY_METRICS_PORT", DEFAULT_METRICS_PORT)
+        if metrics_port and metrics_port == port:
+            raise ConfigError(f"GATEWAY_METRICS_PORT={metrics_port} must differ from GATEWAY_PORT")
         return cls(
             host=env_str(env, "BIND_HOST", "127.0.0.1"),
-            port=env_port(env, "GATEWAY_PORT", 8080),
+            port=port,
             log_level=env_log_level(env),
             availability_addr=env_address(env, "AVAILABILITY_ADDR", "127.0.0.1:50051"),
             reservation_addr=env_address(env, "RESERVATION_ADDR", "127.0.0.1:50052"),
@@ -39,4 +48,5 @@ class GatewayConfig:
             shutdown_grace_seconds=env_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", ""),
+            metrics_port=metrics_port,
         )

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-SERVER_TIMEOUT_SECONDS = 20
+from common.deadlines import VAPI_TOOL_TIMEOUT
+from gateway.speech import say
+
+SERVER_TIMEOUT_SECONDS = int(VAPI_TOOL_TIMEOUT)  # Vapi's own default, stated so it is visible
+# What the gateway must hear from Vapi: tool calls, and the call's end (to free its holds).
+SERVER_MESSAGES = ("tool-calls", "end-of-call-report", "status-update")
 DATE_HELP = (
     "A date as YYYY-MM-DD, or the caller's own words: 'today', 'tomorrow', 'next Tuesday', 'Jan 15', "
     "'this afternoon'. Resolved in the clinic's timezone."
@@ -94,18 +99,6 @@ TOOLS: list[dict[str, Any]] = [
     },
 ]  # fmt: skip
 
-FILLERS = {
-    "check_availability": "Let me check the schedule.",
-    "reserve_slot": "One moment while I hold that time.",
-    "send_otp": "I'm sending you a code now.",
-    "verify_otp": "Let me check that code.",
-    "confirm_booking": "Booking that for you now.",
-    "send_confirmation": "Sending that text now.",
-    "find_appointments": "Let me look up your appointments.",
-    "cancel_appointment": "One moment.",
-    "reschedule_appointment": "One moment while I move that.",
-}
-
 
 def vapi_tools(server_url: str) -> list[dict[str, Any]]:
     """Vapi function tools pointing at this clinic's endpoint, with filler messages."""
@@ -115,13 +108,9 @@ def vapi_tools(server_url: str) -> list[dict[str, Any]]:
             "function": {"name": tool["name"], "description": tool["description"], "parameters": tool["parameters"]},
             "server": {"url": server_url, "timeoutSeconds": SERVER_TIMEOUT_SECONDS},
             "messages": [
-                {"type": "request-start", "content": FILLERS[tool["name"]]},
-                {
-                    "type": "request-response-delayed",
-                    "content": "Still working on it, thanks for waiting.",
-                    "timingMilliseconds": 3000,
-                },
-                {"type": "request-failed", "content": "Sorry, I couldn't reach the schedule just now."},
+                {"type": "request-start", "content": say(f"filler_{tool['name']}")},
+                {"type": "request-response-delayed", "content": say("still_working"), "timingMilliseconds": 3000},
+                {"type": "request-failed", "content": say("request_failed")},
             ],
         }
         for tool in TOOLS

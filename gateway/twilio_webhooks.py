@@ -7,23 +7,27 @@ import logging
 
 import grpc
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from twilio.request_validator import RequestValidator
 
 from booking.notification.v1 import notification_pb2 as npb
+from common.deadlines import WEBHOOK_FORWARD
 from gateway.state import BACKENDS, CONFIG
 
 log = logging.getLogger("gateway.twilio")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-FORWARD_TIMEOUT_SECONDS = 3.0
 
 
 async def _verified_form(request: web.Request) -> dict[str, str]:
     """The POSTed form, if X-Twilio-Signature matches it; otherwise 403 and nothing else runs."""
     cfg = request.app[CONFIG]
-    form = {k: str(v) for k, v in (await request.post()).items()}
     signature = request.headers.get("X-Twilio-Signature", "")
     if not cfg.twilio_auth_token or not signature:
         raise web.HTTPForbidden()
+    try:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+    except (ValueError, LookupError, HttpProcessingError):  # not a form: bad multipart, bytes, or charset
+        raise web.HTTPBadRequest() from None
     # Twilio signs the URL it called; behind a proxy that is the public one.
     url = cfg.public_base_url.rstrip("/") + request.path_qs if cfg.public_base_url else str(request.url)
     if not RequestValidator(cfg.twilio_auth_token).validate(url, form, signature):
@@ -39,7 +43,7 @@ async def status_callback(request: web.Request) -> web.Response:
     try:
         await request.app[BACKENDS].notification.RecordDeliveryStatus(
             npb.RecordDeliveryStatusRequest(provider_sid=sid, status=status, error_code=form.get("ErrorCode", "")),
-            timeout=FORWARD_TIMEOUT_SECONDS,
+            timeout=WEBHOOK_FORWARD,
         )
     except grpc.aio.AioRpcError as error:
         log.warning("delivery status not recorded", extra={"code": error.code().name})
@@ -55,7 +59,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
                 to=form.get("To", ""), body=form.get("Body", ""), tenant_id=request.query.get("tenant", ""),
                 **{"from": form.get("From", "")},
             ),
-            timeout=FORWARD_TIMEOUT_SECONDS,
+            timeout=WEBHOOK_FORWARD,
         )  # fmt: skip
     except grpc.aio.AioRpcError as error:
         if error.code() != grpc.StatusCode.INVALID_ARGUMENT:

@@ -5,17 +5,26 @@ else `message.toolWithToolCallList[].toolCall`; the legacy `function-call`; each
 from `function.name` or `name`; arguments from `function.arguments`, `arguments` or
 `parameters`, as an object or a JSON string. Builds the `results` envelope: one entry per
 call, in order, `toolCallId` echoed exactly, single-line strings.
+
+Every limit is per call: a call over a limit is answered with an `error` entry, the others run.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.intake import BadJson, clean, clean_text, decode
+
 MAX_ARGUMENT_CHARS = 8_000  # an argument string longer than this is not a real tool call
 MAX_RESULT_CHARS = 8_000
+MAX_TOOL_CALLS = 16  # per message; Vapi's models ask for a few at most
+MAX_ID_CHARS = 128
+MAX_NAME_CHARS = 64
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]+")
 
 
@@ -25,7 +34,7 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True)
 class ToolCall:
-    id: str
+    id: str  # "" only for a legacy function-call without a call id: never cached, no idempotency key
     name: str
     arguments: dict[str, Any]
     # Set when this one call is malformed; it is answered with `error`, the others still run.
@@ -48,45 +57,79 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def parse_arguments(value: Any) -> tuple[dict[str, Any], str | None]:
-    """Arguments as an object, or (empty, problem)."""
+    """Arguments as an object with clean strings, or (empty, problem)."""
     if value is None or value == "":
         return {}, None
-    if isinstance(value, dict):
-        return value, None
     if isinstance(value, str):
         if len(value) > MAX_ARGUMENT_CHARS:
             return {}, "arguments are too long"
         try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
+            value = decode(value)
+        except BadJson:
             return {}, "arguments are not valid JSON"
-        if isinstance(parsed, dict):
-            return parsed, None
-        return {}, "arguments must be a JSON object"
-    return {}, "arguments must be an object"
+        if not isinstance(value, dict):
+            return {}, "arguments must be a JSON object"
+    if not isinstance(value, dict):
+        return {}, "arguments must be an object"
+    arguments: dict[str, Any] = clean(value)
+    if len(json.dumps(arguments, default=str)) > MAX_ARGUMENT_CHARS:
+        return {}, "arguments are too long"
+    return arguments, None
+
+
+def _call_id(value: Any) -> str | None:
+    """The id as Vapi sent it (echoed exactly), or None if it cannot be one."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if text and clean_text(text) == text else None
 
 
 def _tool_call(item: Any, index: int) -> ToolCall:
     entry = _dict(item)
     function = _dict(entry.get("function"))
-    call_id = entry.get("id")
+    call_id = _call_id(entry.get("id"))
     name = _text(function.get("name")) or _text(entry.get("name"))
     raw_args = next(
         (v for v in (function.get("arguments"), entry.get("arguments"), entry.get("parameters")) if v is not None),
         None,
     )
-    arguments, problem = parse_arguments(raw_args)
-    if not isinstance(call_id, (str, int)) or isinstance(call_id, bool) or call_id == "":
-        return ToolCall(f"missing-id-{index}", name, {}, "tool call has no id")
+    if call_id is None:
+        return ToolCall(f"missing-id-{index}", name[:MAX_NAME_CHARS], {}, "tool call has no id")
+    if len(call_id) > MAX_ID_CHARS:
+        return ToolCall(call_id, name[:MAX_NAME_CHARS], {}, f"tool call id is longer than {MAX_ID_CHARS}")
     if not name:
-        return ToolCall(str(call_id), "", {}, "tool call has no function name")
-    if len(json.dumps(arguments, default=str)) > MAX_ARGUMENT_CHARS:
-        return ToolCall(str(call_id), name, {}, "arguments are too long")
-    return ToolCall(str(call_id), name, arguments, problem)
+        return ToolCall(call_id, "", {}, "tool call has no function name")
+    if len(name) > MAX_NAME_CHARS:
+        return ToolCall(call_id, name[:MAX_NAME_CHARS], {}, f"function name is longer than {MAX_NAME_CHARS}")
+    if index >= MAX_TOOL_CALLS:
+        return ToolCall(call_id, name, {}, f"more than {MAX_TOOL_CALLS} tool calls in one message")
+    arguments, problem = parse_arguments(raw_args)
+    return ToolCall(call_id, name, arguments, problem)
+
+
+def legacy_call_id(call_id: str, name: str, arguments: dict[str, Any]) -> str:
+    """A `function-call` carries no id: derive one from the call and what it asks, so a retry of the
+    same request dedupes and nothing is shared across calls. No call id: no id (never shared)."""
+    if not call_id:
+        return ""
+    canonical = json.dumps([call_id, name, arguments], sort_keys=True, separators=(",", ":"), default=str)
+    return "function-call-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _legacy_call(message: dict[str, Any], call_id: str) -> ToolCall:
+    function = _dict(message.get("functionCall"))
+    name = _text(function.get("name"))
+    arguments, problem = parse_arguments(function.get("parameters", function.get("arguments")))
+    if not name:
+        problem = problem or "function call has no name"
+    elif len(name) > MAX_NAME_CHARS:
+        name, problem = name[:MAX_NAME_CHARS], f"function name is longer than {MAX_NAME_CHARS}"
+    return ToolCall(legacy_call_id(call_id, name, arguments), name, arguments, problem)
 
 
 def parse(body: Any) -> ServerMessage:
@@ -105,14 +148,11 @@ def parse(body: Any) -> ServerMessage:
         raw=message,
     )
     if kind == "tool-calls":
-        items = _tool_call_items(message)
-        return ServerMessage(**{**parsed.__dict__, "tool_calls": [_tool_call(i, n) for n, i in enumerate(items)]})
+        calls = [_tool_call(item, n) for n, item in enumerate(_tool_call_items(message))]
+        return dataclasses.replace(parsed, tool_calls=calls)
     if kind == "function-call":
-        function = _dict(message.get("functionCall"))
-        arguments, problem = parse_arguments(function.get("parameters", function.get("arguments")))
-        name = _text(function.get("name"))
-        legacy = ToolCall("function-call", name, arguments, problem or (None if name else "function call has no name"))
-        return ServerMessage(**{**parsed.__dict__, "tool_calls": [legacy], "legacy_function_call": True})
+        legacy = _legacy_call(message, parsed.call_id)
+        return dataclasses.replace(parsed, tool_calls=[legacy], legacy_function_call=True)
     return parsed
 
 

@@ -21,12 +21,13 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.tool_definitions import vapi_tools
+from gateway.tool_definitions import SERVER_MESSAGES, vapi_tools
 
-REQUIRED_SERVER_MESSAGES = ("tool-calls", "end-of-call-report", "status-update")
+REQUIRED_SERVER_MESSAGES = SERVER_MESSAGES
 
 
 class AdminError(Exception):
@@ -76,79 +77,100 @@ async def sync(tenant: str, assistant_id: str, base_url: str, *, dry_run: bool, 
         await http.aclose()
 
 
+@dataclass
+class ToolPlan:
+    """What a sync does to the tools: creations and updates, and the ids of ours by name."""
+
+    writes: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)  # (action, tool, id)
+    changes: list[str] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)  # ids of our tools no longer wanted
+
+
+def plan_tools(desired: list[dict[str, Any]], existing: list[dict[str, Any]], url: str) -> ToolPlan:
+    """Ours are the function tools pointing at this tenant's URL; create what is missing, update
+    what differs in the parts we own."""
+    ours = {
+        t.get("function", {}).get("name"): t
+        for t in existing
+        if t.get("type") == "function" and t.get("server", {}).get("url") == url
+    }
+    plan = ToolPlan()
+    for tool in desired:
+        name = tool["function"]["name"]
+        current = ours.get(name)
+        if current is None:
+            plan.writes.append(("create", tool, None))
+            plan.changes.append(f"create tool {name}")
+            continue
+        plan.ids[name] = current["id"]
+        if _comparable_tool(current) != _comparable_tool(tool):
+            plan.writes.append(("update", tool, current["id"]))
+            plan.changes.append(f"update tool {name}")
+    plan.stale = {t["id"] for t in ours.values()} - set(plan.ids.values())
+    return plan
+
+
+def new_tool_ids(
+    model: dict[str, Any], desired: list[dict[str, Any]], ids: dict[str, str], stale: set[str]
+) -> list[str]:
+    """The assistant's tool ids: others' kept in order, our stale ones dropped, ours appended."""
+    kept = [i for i in model.get("toolIds") or [] if i not in stale]
+    wanted = [ids.get(t["function"]["name"], f"<new {t['function']['name']}>") for t in desired]
+    return kept + [i for i in wanted if i not in kept]
+
+
+async def _write_tools(client: Any, plan: ToolPlan) -> None:
+    from vapi.tools.types.create_tools_request import CreateToolsRequest_Function
+    from vapi.tools.types.update_tools_request_body import UpdateToolsRequestBody_Function
+
+    for action, tool, tool_id in plan.writes:
+        body = {k: v for k, v in tool.items() if k != "type"}
+        if action == "create":
+            created = await client.tools.create(request=CreateToolsRequest_Function.model_validate(body))
+            plan.ids[tool["function"]["name"]] = _plain(created)["id"]
+        else:
+            assert tool_id is not None
+            await client.tools.update(tool_id, request=UpdateToolsRequestBody_Function.model_validate(body))
+
+
+async def _apply(client: Any, assistant_id: str, url: str, *, dry_run: bool) -> list[str]:
+    """Read everything first (nothing is written until every read succeeded), then write."""
+    desired = vapi_tools(url)
+    assistant = _plain(await client.assistants.get(assistant_id))
+    plan = plan_tools(desired, [_plain(t) for t in await client.tools.list(limit=1000)], url)
+    model = dict(assistant.get("model") or {})
+    if not model:
+        raise AdminError("the assistant has no model configured; set one in Vapi first", 5)
+    server_messages = list(assistant.get("serverMessages") or [])
+    missing = [m for m in REQUIRED_SERVER_MESSAGES if m not in server_messages]
+    changes = plan.changes + ([f"serverMessages += {', '.join(missing)}"] if missing else [])
+    if not dry_run:
+        await _write_tools(client, plan)
+    tool_ids = new_tool_ids(model, desired, plan.ids, plan.stale)
+    if tool_ids != list(model.get("toolIds") or []):
+        changes.append(f"model.toolIds: {len(model.get('toolIds') or [])} -> {len(tool_ids)}")
+    if changes and not dry_run:
+        model["toolIds"] = tool_ids
+        await client.assistants.update(
+            assistant_id,
+            model=model,  # the whole object, as read, plus our tool ids
+            server_messages=server_messages + missing,
+        )
+    return changes
+
+
 async def _sync(client: Any, tenant: str, assistant_id: str, base_url: str, *, dry_run: bool, out: Any) -> list[str]:
     from vapi.core.api_error import ApiError
 
-    url = server_url(base_url, tenant)
-    desired = vapi_tools(url)
-    changes: list[str] = []
     try:
-        # Read everything first: nothing is written until every read succeeded.
-        assistant = _plain(await client.assistants.get(assistant_id))
-        existing = [_plain(t) for t in await client.tools.list(limit=1000)]
-        ours = {
-            t.get("function", {}).get("name"): t
-            for t in existing
-            if t.get("type") == "function" and t.get("server", {}).get("url") == url
-        }
-        plan: list[tuple[str, dict[str, Any], str | None]] = []
-        for tool in desired:
-            name = tool["function"]["name"]
-            current = ours.get(name)
-            if current is None:
-                plan.append(("create", tool, None))
-                changes.append(f"create tool {name}")
-            elif _comparable_tool(current) != _comparable_tool(tool):
-                plan.append(("update", tool, current["id"]))
-                changes.append(f"update tool {name}")
-        model = dict(assistant.get("model") or {})
-        if not model:
-            raise AdminError("the assistant has no model configured; set one in Vapi first", 5)
-        server_messages = list(assistant.get("serverMessages") or [])
-        missing = [m for m in REQUIRED_SERVER_MESSAGES if m not in server_messages]
-        if missing:
-            changes.append(f"serverMessages += {', '.join(missing)}")
-
-        ids = {
-            t["function"]["name"]: ours[t["function"]["name"]]["id"] for t in desired if t["function"]["name"] in ours
-        }
-        if not dry_run:
-            from vapi.tools.types.create_tools_request import CreateToolsRequest_Function
-            from vapi.tools.types.update_tools_request_body import UpdateToolsRequestBody_Function
-
-            for action, tool, tool_id in plan:
-                body = {k: v for k, v in tool.items() if k != "type"}
-                if action == "create":
-                    created = await client.tools.create(request=CreateToolsRequest_Function.model_validate(body))
-                    ids[tool["function"]["name"]] = _plain(created)["id"]
-                else:
-                    assert tool_id is not None
-                    await client.tools.update(tool_id, request=UpdateToolsRequestBody_Function.model_validate(body))
-        stale_ours = {t["id"] for t in ours.values()} - set(ids.values())
-        tool_ids = [i for i in model.get("toolIds") or [] if i not in stale_ours]
-        wanted_ids = [ids.get(t["function"]["name"], f"<new {t['function']['name']}>") for t in desired]
-        new_tool_ids = tool_ids + [i for i in wanted_ids if i not in tool_ids]
-        if new_tool_ids != list(model.get("toolIds") or []):
-            changes.append(f"model.toolIds: {len(model.get('toolIds') or [])} -> {len(new_tool_ids)}")
-        if dry_run:
-            for change in changes:
-                print(f"would {change}", file=out)
-            if not changes:
-                print("nothing to change", file=out)
-            return changes
-        if changes:
-            model["toolIds"] = new_tool_ids
-            await client.assistants.update(
-                assistant_id,
-                model=model,  # the whole object, as read, plus our tool ids
-                server_messages=server_messages + missing,
-            )
+        changes = await _apply(client, assistant_id, server_url(base_url, tenant), dry_run=dry_run)
     except ApiError as error:
         raise _api_error(error) from None
     except (OSError, TimeoutError) as error:
         raise AdminError(f"could not reach Vapi: {type(error).__name__}", 6) from None
     for change in changes:
-        print(change, file=out)
+        print(f"would {change}" if dry_run else change, file=out)
     if not changes:
         print("nothing to change", file=out)
     return changes

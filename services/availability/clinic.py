@@ -8,6 +8,7 @@ a broken configuration is rejected whole. Pure: no I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,19 +16,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from booking.availability.v1 import availability_pb2 as pb
+from common.rules import DEFAULT_HOLD_MINUTES, MAX_HOLD_MINUTES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 WEEKDAY_KEYS = {1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
-MAX_HOLD_MINUTES = 15  # the server's cap, whatever a clinic asks for
 
 # (field, minimum, maximum, default)
 RULE_LIMITS: dict[str, tuple[int, int, int]] = {
     "slot_interval_minutes": (5, 240, 15),
     "min_notice_minutes": (0, 60 * 24 * 30, 60),
     "max_days_ahead": (1, 366, 60),
-    "hold_minutes": (1, 60, 10),
+    "hold_minutes": (1, 60, DEFAULT_HOLD_MINUTES),
     "cancellation_cutoff_minutes": (0, 60 * 24 * 30, 24 * 60),
     "max_active_appointments_per_phone": (0, 100, 3),
 }
@@ -52,10 +53,6 @@ class Rules:
     max_active_appointments_per_phone: int
     otp_required: bool
     allow_spoken_phone_for_otp: bool
-
-    @property
-    def hold_duration(self) -> timedelta:
-        return timedelta(minutes=min(self.hold_minutes, MAX_HOLD_MINUTES))
 
     def to_proto(self) -> pb.BookingRules:
         return pb.BookingRules(
@@ -106,13 +103,15 @@ class Provider:
 
 @dataclass(frozen=True)
 class AppointmentType:
+    """One kind of appointment (a "service" in the clinic file) and who offers it."""
+
     service_id: str
+    provider_ids: tuple[str, ...]  # as the service lists them; none listed = every provider
     name: str
     spoken_name: str
     duration: timedelta
     buffer_before: timedelta
     buffer_after: timedelta
-    provider_ids: tuple[str, ...]
     rules: Rules
 
 
@@ -233,94 +232,13 @@ class _Checker:
 def build_clinic(config: pb.ClinicConfig) -> Clinic:
     """Validate a whole configuration and build the domain clinic, or raise ClinicConfigError."""
     check = _Checker()
-    if not SLUG.match(config.tenant_id):
-        check.fail("tenant_id", f"{config.tenant_id!r} must be a lowercase slug (a-z, 0-9, -)")
-    if not config.name.strip():
-        check.fail("name", "the clinic's name is required")
-    zone = check.zone("timezone", config.timezone)
-    region = config.default_region or "US"
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        check.fail("default_region", f"{region!r} is not a phone region code such as US or GB")
-    if config.phone:
-        try:
-            parsed = phonenumbers.parse(config.phone, region if region in phonenumbers.SUPPORTED_REGIONS else "US")
-            valid = phonenumbers.is_valid_number(parsed)
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            check.fail("phone", f"{config.phone!r} is not a valid phone number")
-    if not SHA256_HEX.match(config.secret_sha256):
-        check.fail("secret", "a tenant secret is required (secret or secret_env)")
+    zone, region = _check_clinic(check, config)
     clinic_rules = check.rules("rules", config.rules, None)
     holidays = check.exceptions("holidays", list(config.holidays))
     if any(not h.time_off for h in holidays):
         check.fail("holidays", "holidays are closures; put extra hours on a provider")
-
-    providers: dict[str, Provider] = {}
-    if not config.providers:
-        check.fail("providers", "at least one provider is required")
-    for index, item in enumerate(config.providers):
-        here = f"providers[{index}]"
-        if not SLUG.match(item.id):
-            check.fail(f"{here}.id", f"{item.id!r} must be a lowercase slug (a-z, 0-9, -)")
-        elif item.id in providers:
-            check.fail(f"{here}.id", f"{item.id!r} is used by another provider")
-        if not item.name.strip():
-            check.fail(f"{here}.name", "a name is required")
-        provider_zone = check.zone(f"{here}.timezone", item.timezone) if item.timezone else zone
-        weekly: dict[int, tuple[WallInterval, ...]] = {}
-        for hours in item.weekly_hours:
-            key = WEEKDAY_KEYS.get(hours.weekday)
-            if key is None:
-                check.fail(f"{here}.hours", "a weekday is missing")
-                continue
-            if hours.weekday in weekly:
-                check.fail(f"{here}.hours.{key}", "listed twice")
-                continue
-            weekly[hours.weekday] = check.intervals(f"{here}.hours.{key}", list(hours.intervals))
-        exceptions = check.exceptions(here, list(item.exceptions))
-        if provider_zone is not None and item.id not in providers:
-            providers[item.id] = Provider(
-                provider_id=item.id,
-                name=item.name,
-                spoken_name=item.spoken_name or item.name,
-                timezone=provider_zone,
-                weekly=weekly,
-                exceptions=exceptions,
-                position=index,
-            )
-
-    services: dict[str, AppointmentType] = {}
-    if not config.services:
-        check.fail("services", "at least one appointment type is required")
-    for index, svc in enumerate(config.services):
-        here = f"services[{index}]"
-        if not SLUG.match(svc.id):
-            check.fail(f"{here}.id", f"{svc.id!r} must be a lowercase slug (a-z, 0-9, -)")
-        elif svc.id in services:
-            check.fail(f"{here}.id", f"{svc.id!r} is used by another service")
-        if not svc.name.strip():
-            check.fail(f"{here}.name", "a name is required")
-        if not 5 <= svc.duration_minutes <= 480:
-            check.fail(f"{here}.duration_minutes", f"{svc.duration_minutes} is outside 5..480")
-        for name in ("buffer_before_minutes", "buffer_after_minutes"):
-            if not 0 <= getattr(svc, name) <= 240:
-                check.fail(f"{here}.{name}", f"{getattr(svc, name)} is outside 0..240")
-        offered_by = tuple(svc.provider_ids) or tuple(p.id for p in config.providers)
-        for p_index, provider_id in enumerate(svc.provider_ids):
-            if provider_id not in {p.id for p in config.providers}:
-                check.fail(f"{here}.providers[{p_index}]", f"no provider has id {provider_id!r}")
-        services[svc.id] = AppointmentType(
-            service_id=svc.id,
-            name=svc.name,
-            spoken_name=svc.spoken_name or svc.name,
-            duration=timedelta(minutes=svc.duration_minutes),
-            buffer_before=timedelta(minutes=svc.buffer_before_minutes),
-            buffer_after=timedelta(minutes=svc.buffer_after_minutes),
-            provider_ids=offered_by,
-            rules=check.rules(f"{here}.rules", svc.rules, clinic_rules),
-        )
-
+    providers = _providers(check, config, zone)
+    services = _services(check, config, clinic_rules)
     if check.errors or zone is None:
         raise ClinicConfigError(check.errors or ["timezone: invalid"])
     return Clinic(
@@ -334,3 +252,104 @@ def build_clinic(config: pb.ClinicConfig) -> Clinic:
         providers=providers,
         holidays=holidays,
     )
+
+
+def _check_clinic(check: _Checker, config: pb.ClinicConfig) -> tuple[ZoneInfo | None, str]:
+    """The clinic's own fields; returns its timezone (None when invalid) and phone region."""
+    if not SLUG.match(config.tenant_id):
+        check.fail("tenant_id", f"{config.tenant_id!r} must be a lowercase slug (a-z, 0-9, -)")
+    if not config.name.strip():
+        check.fail("name", "the clinic's name is required")
+    zone = check.zone("timezone", config.timezone)
+    region = config.default_region or "US"
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        check.fail("default_region", f"{region!r} is not a phone region code such as US or GB")
+    if config.phone and not _valid_phone(config.phone, region):
+        check.fail("phone", f"{config.phone!r} is not a valid phone number")
+    if not SHA256_HEX.match(config.secret_sha256):
+        check.fail("secret", "a tenant secret is required (secret or secret_env)")
+    return zone, region
+
+
+def _valid_phone(phone: str, region: str) -> bool:
+    try:
+        parsed = phonenumbers.parse(phone, region if region in phonenumbers.SUPPORTED_REGIONS else "US")
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(parsed))
+
+
+def _check_entry(check: _Checker, here: str, entry_id: str, name: str, taken: Container[str], kind: str) -> None:
+    """The id and name every provider and service needs (ids unique within their kind)."""
+    if not SLUG.match(entry_id):
+        check.fail(f"{here}.id", f"{entry_id!r} must be a lowercase slug (a-z, 0-9, -)")
+    elif entry_id in taken:
+        check.fail(f"{here}.id", f"{entry_id!r} is used by another {kind}")
+    if not name.strip():
+        check.fail(f"{here}.name", "a name is required")
+
+
+def _providers(check: _Checker, config: pb.ClinicConfig, zone: ZoneInfo | None) -> dict[str, Provider]:
+    providers: dict[str, Provider] = {}
+    if not config.providers:
+        check.fail("providers", "at least one provider is required")
+    for index, item in enumerate(config.providers):
+        here = f"providers[{index}]"
+        _check_entry(check, here, item.id, item.name, providers, "provider")
+        provider_zone = check.zone(f"{here}.timezone", item.timezone) if item.timezone else zone
+        weekly = _weekly(check, here, list(item.weekly_hours))
+        exceptions = check.exceptions(here, list(item.exceptions))
+        if provider_zone is not None and item.id not in providers:
+            providers[item.id] = Provider(
+                provider_id=item.id,
+                name=item.name,
+                spoken_name=item.spoken_name or item.name,
+                timezone=provider_zone,
+                weekly=weekly,
+                exceptions=exceptions,
+                position=index,
+            )
+    return providers
+
+
+def _weekly(check: _Checker, here: str, items: list[pb.WeeklyHours]) -> dict[int, tuple[WallInterval, ...]]:
+    weekly: dict[int, tuple[WallInterval, ...]] = {}
+    for hours in items:
+        key = WEEKDAY_KEYS.get(hours.weekday)
+        if key is None:
+            check.fail(f"{here}.hours", "a weekday is missing")
+            continue
+        if hours.weekday in weekly:
+            check.fail(f"{here}.hours.{key}", "listed twice")
+            continue
+        weekly[hours.weekday] = check.intervals(f"{here}.hours.{key}", list(hours.intervals))
+    return weekly
+
+
+def _services(check: _Checker, config: pb.ClinicConfig, clinic_rules: Rules) -> dict[str, AppointmentType]:
+    services: dict[str, AppointmentType] = {}
+    if not config.services:
+        check.fail("services", "at least one appointment type is required")
+    provider_ids = {p.id for p in config.providers}
+    for index, svc in enumerate(config.services):
+        here = f"services[{index}]"
+        _check_entry(check, here, svc.id, svc.name, services, "service")
+        if not 5 <= svc.duration_minutes <= 480:
+            check.fail(f"{here}.duration_minutes", f"{svc.duration_minutes} is outside 5..480")
+        for name in ("buffer_before_minutes", "buffer_after_minutes"):
+            if not 0 <= getattr(svc, name) <= 240:
+                check.fail(f"{here}.{name}", f"{getattr(svc, name)} is outside 0..240")
+        for p_index, provider_id in enumerate(svc.provider_ids):
+            if provider_id not in provider_ids:
+                check.fail(f"{here}.providers[{p_index}]", f"no provider has id {provider_id!r}")
+        services[svc.id] = AppointmentType(
+            service_id=svc.id,
+            name=svc.name,
+            spoken_name=svc.spoken_name or svc.name,
+            duration=timedelta(minutes=svc.duration_minutes),
+            buffer_before=timedelta(minutes=svc.buffer_before_minutes),
+            buffer_after=timedelta(minutes=svc.buffer_after_minutes),
+            provider_ids=tuple(svc.provider_ids) or tuple(p.id for p in config.providers),
+            rules=check.rules(f"{here}.rules", svc.rules, clinic_rules),
+        )
+    return services

@@ -181,66 +181,71 @@ def parse_clinic(data: Any, env: Mapping[str, str]) -> pb.ClinicConfig:
         default_region=read.text("default_region", top.get("default_region")),
         rules=read.rules("rules", top.get("rules")),
     )
+    secret = _secret(read, top, env)
+    if secret:
+        config.secret_sha256 = secret_sha256(secret)
+    config.holidays.extend(read.exceptions("holidays", top.get("holidays"), pb.EXCEPTION_KIND_TIME_OFF))
+    for index, raw in enumerate(read.sequence("services", top.get("services"))):
+        config.services.append(_service(read, f"services[{index}]", raw))
+    for index, raw in enumerate(read.sequence("providers", top.get("providers"))):
+        config.providers.append(_provider(read, f"providers[{index}]", raw))
+    if read.errors:
+        raise ClinicConfigError(read.errors)
+    return config
+
+
+def _secret(read: _Reader, top: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """The tenant secret, from the file or from the environment variable it names."""
     secret = read.text("secret", top.get("secret"))
     if "secret_env" in top:
         name = read.text("secret_env", top.get("secret_env"))
         secret = env.get(name, "")
         if not secret:
             read.fail("secret_env", f"environment variable {name} is not set")
-    if secret:
-        if len(secret) < 16:
-            read.fail("secret", "must be at least 16 characters")
-        config.secret_sha256 = secret_sha256(secret)
-    config.holidays.extend(read.exceptions("holidays", top.get("holidays"), pb.EXCEPTION_KIND_TIME_OFF))
+    if secret and len(secret) < 16:
+        read.fail("secret", "must be at least 16 characters")
+    return secret
 
-    for index, raw in enumerate(read.sequence("services", top.get("services"))):
-        here = f"services[{index}]"
-        item = read.mapping(here, raw, SERVICE_KEYS)
-        config.services.append(
-            pb.AppointmentType(
-                id=read.text(f"{here}.id", item.get("id")),
-                name=read.text(f"{here}.name", item.get("name")),
-                spoken_name=read.text(f"{here}.spoken_name", item.get("spoken_name")),
-                duration_minutes=read.integer(f"{here}.duration_minutes", item.get("duration_minutes")),
-                buffer_before_minutes=read.integer(f"{here}.buffer_before_minutes", item.get("buffer_before_minutes")),
-                buffer_after_minutes=read.integer(f"{here}.buffer_after_minutes", item.get("buffer_after_minutes")),
-                provider_ids=[
-                    read.text(f"{here}.providers[{i}]", p)
-                    for i, p in enumerate(read.sequence(f"{here}.providers", item.get("providers")))
-                ],
-                rules=read.rules(f"{here}.rules", item.get("rules")),
-            )
-        )
 
-    for index, raw in enumerate(read.sequence("providers", top.get("providers"))):
-        here = f"providers[{index}]"
-        item = read.mapping(here, raw, PROVIDER_KEYS)
-        provider = pb.Provider(
-            id=read.text(f"{here}.id", item.get("id")),
-            name=read.text(f"{here}.name", item.get("name")),
-            spoken_name=read.text(f"{here}.spoken_name", item.get("spoken_name")),
-            timezone=read.text(f"{here}.timezone", item.get("timezone")),
-        )
-        hours = read.mapping(f"{here}.hours", item.get("hours") or {}, set(WEEKDAYS))
-        for day, weekday in WEEKDAYS.items():
-            if day in hours:
-                provider.weekly_hours.append(
-                    pb.WeeklyHours(
-                        weekday=weekday,  # type: ignore[arg-type]
-                        intervals=read.intervals(f"{here}.hours.{day}", hours[day]),
-                    )
+def _service(read: _Reader, here: str, raw: Any) -> pb.AppointmentType:
+    item = read.mapping(here, raw, SERVICE_KEYS)
+    return pb.AppointmentType(
+        id=read.text(f"{here}.id", item.get("id")),
+        name=read.text(f"{here}.name", item.get("name")),
+        spoken_name=read.text(f"{here}.spoken_name", item.get("spoken_name")),
+        duration_minutes=read.integer(f"{here}.duration_minutes", item.get("duration_minutes")),
+        buffer_before_minutes=read.integer(f"{here}.buffer_before_minutes", item.get("buffer_before_minutes")),
+        buffer_after_minutes=read.integer(f"{here}.buffer_after_minutes", item.get("buffer_after_minutes")),
+        provider_ids=[
+            read.text(f"{here}.providers[{i}]", p)
+            for i, p in enumerate(read.sequence(f"{here}.providers", item.get("providers")))
+        ],
+        rules=read.rules(f"{here}.rules", item.get("rules")),
+    )
+
+
+def _provider(read: _Reader, here: str, raw: Any) -> pb.Provider:
+    item = read.mapping(here, raw, PROVIDER_KEYS)
+    provider = pb.Provider(
+        id=read.text(f"{here}.id", item.get("id")),
+        name=read.text(f"{here}.name", item.get("name")),
+        spoken_name=read.text(f"{here}.spoken_name", item.get("spoken_name")),
+        timezone=read.text(f"{here}.timezone", item.get("timezone")),
+    )
+    hours = read.mapping(f"{here}.hours", item.get("hours") or {}, set(WEEKDAYS))
+    for day, weekday in WEEKDAYS.items():
+        if day in hours:
+            provider.weekly_hours.append(
+                pb.WeeklyHours(
+                    weekday=weekday,  # type: ignore[arg-type]
+                    intervals=read.intervals(f"{here}.hours.{day}", hours[day]),
                 )
-        provider.exceptions.extend(
-            read.exceptions(f"{here}.time_off", item.get("time_off"), pb.EXCEPTION_KIND_TIME_OFF)
-        )
-        provider.exceptions.extend(
-            read.exceptions(f"{here}.extra_hours", item.get("extra_hours"), pb.EXCEPTION_KIND_EXTRA_HOURS)
-        )
-        config.providers.append(provider)
-
-    if read.errors:
-        raise ClinicConfigError(read.errors)
-    return config
+            )
+    provider.exceptions.extend(read.exceptions(f"{here}.time_off", item.get("time_off"), pb.EXCEPTION_KIND_TIME_OFF))
+    provider.exceptions.extend(
+        read.exceptions(f"{here}.extra_hours", item.get("extra_hours"), pb.EXCEPTION_KIND_EXTRA_HOURS)
+    )
+    return provider
 
 
 def load_clinic_file(path: Path, env: Mapping[str, str]) -> pb.ClinicConfig:

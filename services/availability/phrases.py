@@ -22,6 +22,7 @@ Meanings chosen (the assistant is told to read the date back, so ambiguity surfa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
@@ -134,6 +135,8 @@ ORDINAL_WORDS = {
     "thirtieth": 30,
 }
 
+MAX_COUNT_DIGITS = 6  # "in N days": a million days is already past the calendar's end
+
 _ISO_DATETIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[t ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(z|[+-]\d{2}:?\d{2})?$"
 )
@@ -207,8 +210,9 @@ def _day_of_month(today: date, day: int) -> DateRequest:
 
 
 def _number(word: str) -> int | None:
-    if word.isdigit():
-        return int(word)
+    if word.isdecimal():
+        # More digits than any calendar holds is no date (and int() refuses thousands of digits).
+        return int(word) if len(word) <= MAX_COUNT_DIGITS else None
     return NUMBER_WORDS.get(word)
 
 
@@ -263,7 +267,10 @@ def _iso(text: str, now: datetime) -> DateRequest | None:
             if ":" not in iso_offset:
                 iso_offset = iso_offset[:3] + ":" + iso_offset[3:]
             aware = datetime.fromisoformat(naive.isoformat() + iso_offset)
-            local = aware.astimezone(now.tzinfo)
+            try:
+                local = aware.astimezone(now.tzinfo)
+            except OverflowError:  # year 1 or 9999 moved across midnight of the calendar's ends
+                raise PhraseError(f"{text} is beyond the calendar") from None
         else:
             local = naive.replace(tzinfo=now.tzinfo)
         wanted = local.date()
@@ -288,53 +295,81 @@ def resolve(phrase: str, now: datetime) -> DateRequest:
     text, part = _take_part_of_day(text)
     text, at = _take_time(text)
     text = re.sub(r"^(?:on|for|this|the)\s+(?=(today|tomorrow|day after))", "", text).strip()
-    request = _resolve_day(text, today)
+    try:
+        request = _resolve_day(text, today)
+    except OverflowError:  # "in 999999 days": past the last date the calendar has
+        raise PhraseError(f"{text!r} is beyond the calendar") from None
     return DateRequest(request.start, request.end, part or request.part_of_day, at, request.in_past)
 
 
-def _resolve_day(text: str, today: date) -> DateRequest:
-    if text in ("", "today", "now", "asap", "as soon as possible", "this", "soon", "earliest", "anytime", "any time"):
+def _this_weekend(today: date) -> DateRequest:
+    if today.weekday() == 6:
         return DateRequest(today, today)
-    if text in ("tomorrow", "tmrw", "tomorow"):
-        return DateRequest(today + timedelta(days=1), today + timedelta(days=1))
-    if text in ("day after tomorrow", "the day after tomorrow", "overmorrow"):
-        return DateRequest(today + timedelta(days=2), today + timedelta(days=2))
-    if text in ("this week", "later this week", "the rest of the week", "rest of the week"):
-        return DateRequest(today, today + timedelta(days=6 - today.weekday()))
-    if text in ("next week", "the following week", "sometime next week"):
-        monday = today + timedelta(days=7 - today.weekday())
-        return DateRequest(monday, monday + timedelta(days=6))
-    if text in ("this weekend", "the weekend", "weekend"):
-        if today.weekday() == 6:
-            return DateRequest(today, today)
-        saturday = _next_weekday(today, 5)
-        return DateRequest(saturday, saturday + timedelta(days=1))
-    if text in ("next weekend",):
-        saturday = today + timedelta(days=7 - today.weekday() + 5)
-        return DateRequest(saturday, saturday + timedelta(days=1))
+    saturday = _next_weekday(today, 5)
+    return DateRequest(saturday, saturday + timedelta(days=1))
 
+
+def _next_week(today: date) -> DateRequest:
+    monday = today + timedelta(days=7 - today.weekday())
+    return DateRequest(monday, monday + timedelta(days=6))
+
+
+def _next_weekend(today: date) -> DateRequest:
+    saturday = today + timedelta(days=7 - today.weekday() + 5)
+    return DateRequest(saturday, saturday + timedelta(days=1))
+
+
+def _days_from_today(first: int, last: int) -> Callable[[date], DateRequest]:
+    return lambda today: DateRequest(today + timedelta(days=first), today + timedelta(days=last))
+
+
+# Phrases that name days relative to today, whatever else is said.
+_FIXED: tuple[tuple[tuple[str, ...], Callable[[date], DateRequest]], ...] = (
+    (
+        ("", "today", "now", "asap", "as soon as possible", "this", "soon", "earliest", "anytime", "any time"),
+        _days_from_today(0, 0),
+    ),
+    (("tomorrow", "tmrw", "tomorow"), _days_from_today(1, 1)),
+    (("day after tomorrow", "the day after tomorrow", "overmorrow"), _days_from_today(2, 2)),
+    (
+        ("this week", "later this week", "the rest of the week", "rest of the week"),
+        lambda today: DateRequest(today, today + timedelta(days=6 - today.weekday())),
+    ),
+    (("next week", "the following week", "sometime next week"), _next_week),
+    (("this weekend", "the weekend", "weekend"), _this_weekend),
+    (("next weekend",), _next_weekend),
+)
+FIXED_PHRASES = {phrase: meaning for phrases, meaning in _FIXED for phrase in phrases}
+
+
+def _weekday_phrase(text: str, today: date) -> DateRequest | None:
     words = text.split()
-    if words and words[-1] in WEEKDAYS and len(words) <= 2:
-        weekday = WEEKDAYS[words[-1]]
-        qualifier = words[0] if len(words) == 2 else ""
-        if qualifier in ("", "this", "on", "coming", "this coming"):
-            wanted = _next_weekday(today, weekday)
-        elif qualifier == "next":
-            next_monday = today + timedelta(days=7 - today.weekday())
-            wanted = next_monday + timedelta(days=weekday)
-        else:
-            raise PhraseError(f"I could not understand {text!r} as a date")
-        return DateRequest(wanted, wanted)
+    if not (words and words[-1] in WEEKDAYS and len(words) <= 2):
+        return None
+    weekday = WEEKDAYS[words[-1]]
+    qualifier = words[0] if len(words) == 2 else ""
+    if qualifier in ("", "this", "on", "coming", "this coming"):
+        wanted = _next_weekday(today, weekday)
+    elif qualifier == "next":
+        next_monday = today + timedelta(days=7 - today.weekday())
+        wanted = next_monday + timedelta(days=weekday)
+    else:
+        raise PhraseError(f"{text!r} is not a date phrase")
+    return DateRequest(wanted, wanted)
 
+
+def _in_n_phrase(text: str, today: date) -> DateRequest | None:
     match = _IN_N.match(text)
-    if match:
-        count = _number(match.group(1))
-        if count is None:
-            raise PhraseError(f"I could not understand {text!r} as a date")
-        days = count * (7 if match.group(2).startswith("week") else 1)
-        wanted = today + timedelta(days=days)
-        return DateRequest(wanted, wanted)
+    if not match:
+        return None
+    count = _number(match.group(1))
+    if count is None:
+        raise PhraseError(f"{text!r} is not a date phrase")
+    wanted = today + timedelta(days=count * (7 if match.group(2).startswith("week") else 1))
+    return DateRequest(wanted, wanted)
 
+
+def _calendar_phrase(text: str, today: date) -> DateRequest | None:
     match = _MONTH_DAY.match(text)
     if match:
         year = int(match.group(3)) if match.group(3) else None
@@ -345,9 +380,18 @@ def _resolve_day(text: str, today: date) -> DateRequest:
         return _month_day(today, MONTHS[match.group(2)], int(match.group(1)), year)
     match = _DAY_ONLY.match(text)
     if match:
-        if match.group(1):
-            return _day_of_month(today, int(match.group(1)))
-        ordinal = ORDINAL_WORDS.get(match.group(2) or "")
+        ordinal = int(match.group(1)) if match.group(1) else ORDINAL_WORDS.get(match.group(2) or "")
         if ordinal is not None:
             return _day_of_month(today, ordinal)
-    raise PhraseError(f"I could not understand {text!r} as a date")
+    return None
+
+
+def _resolve_day(text: str, today: date) -> DateRequest:
+    fixed = FIXED_PHRASES.get(text)
+    if fixed is not None:
+        return fixed(today)
+    for reader in (_weekday_phrase, _in_n_phrase, _calendar_phrase):
+        found = reader(text, today)
+        if found is not None:
+            return found
+    raise PhraseError(f"{text!r} is not a date phrase")

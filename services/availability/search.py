@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from services.availability.clinic import AppointmentType, Clinic
 from services.availability.phrases import DateRequest, PartOfDay
+from services.availability.refusals import DATE_IN_PAST, OUTSIDE_BOOKING_WINDOW, Refusal
 from services.availability.slots import Busy, FreeSlot, SlotQuery, bookable_window, free_slots, wall_to_utc
 
 # How far past the requested days we look for alternatives (bounded: the caller is waiting).
@@ -23,9 +24,17 @@ NEAR_TIME_AFTER = timedelta(hours=2)
 DEFAULT_RANGE_DAYS = 7
 
 
-class Refusal:
-    DATE_IN_PAST = "DATE_IN_PAST"
-    OUTSIDE_BOOKING_WINDOW = "OUTSIDE_BOOKING_WINDOW"
+@dataclass(frozen=True)
+class Search:
+    """One FindSlots request as the search sees it (the clinic, the service, and the caller's wishes)."""
+
+    clinic: Clinic
+    service: AppointmentType
+    now: datetime
+    provider_ids: tuple[str, ...] = ()  # empty = every provider offering the service
+    part: PartOfDay | None = None
+    near: datetime | None = None  # a time asked for ("at 3 pm"), UTC
+    limit: int = 20
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ class Plan:
     # Days searched for alternatives (after last_day, or from today when refused).
     alternatives_from: date
     alternatives_to: date
-    refusal: str | None
+    refusal: Refusal | None
 
     def requested_range(self, clinic: Clinic) -> tuple[datetime, datetime]:
         return _utc_range(clinic, self.first_day, self.last_day)
@@ -66,11 +75,11 @@ def plan(clinic: Clinic, service: AppointmentType, wanted: DateRequest | None, n
             wanted.end,
             today,
             min(today + timedelta(days=ALTERNATIVE_SEARCH_DAYS), horizon),
-            Refusal.DATE_IN_PAST,
+            DATE_IN_PAST,
         )
     if wanted.start > horizon:
         start = max(today, horizon - timedelta(days=ALTERNATIVE_SEARCH_DAYS))
-        return Plan(wanted.start, wanted.end, start, horizon, Refusal.OUTSIDE_BOOKING_WINDOW)
+        return Plan(wanted.start, wanted.end, start, horizon, OUTSIDE_BOOKING_WINDOW)
     first = max(wanted.start, today)
     last = min(wanted.end, horizon)
     return Plan(
@@ -86,55 +95,36 @@ def chunks(the_plan: Plan) -> list[Plan]:
     return [first, replace(the_plan, first_day=the_plan.first_day + timedelta(days=1))]
 
 
-def requested_slots(
-    clinic: Clinic,
-    service: AppointmentType,
-    the_plan: Plan,
-    busy: Mapping[str, Sequence[Busy]],
-    now: datetime,
-    *,
-    provider_ids: tuple[str, ...] = (),
-    part: PartOfDay | None = None,
-    near: datetime | None = None,
-    limit: int = 20,
-) -> list[FreeSlot]:
-    """Free slots in the requested days (none when the request was refused)."""
+def requested_slots(search: Search, the_plan: Plan, busy: Mapping[str, Sequence[Busy]], limit: int) -> list[FreeSlot]:
+    """Free slots in the requested days (none when the request was refused), at most `limit`."""
     if the_plan.refusal is not None:
         return []
+    near = search.near
     # Near a time, look at the whole day first and pick the slots around it.
-    query = SlotQuery(the_plan.first_day, the_plan.last_day, provider_ids, part, None if near else limit)
-    slots = free_slots(clinic, service, query, busy, now)
+    query = SlotQuery(the_plan.first_day, the_plan.last_day, search.provider_ids, search.part, None if near else limit)
+    slots = free_slots(search.clinic, search.service, query, busy, search.now)
     if near is not None:
         close = [s for s in slots if near - NEAR_TIME_BEFORE <= s.start <= near + NEAR_TIME_AFTER]
         slots = close or slots
     return slots[:limit]
 
 
-def alternative_slots(
-    clinic: Clinic,
-    service: AppointmentType,
-    the_plan: Plan,
-    busy: Mapping[str, Sequence[Busy]],
-    now: datetime,
-    *,
-    provider_ids: tuple[str, ...] = (),
-    part: PartOfDay | None = None,
-    limit: int = 20,
-) -> list[FreeSlot]:
+def alternative_slots(search: Search, the_plan: Plan, busy: Mapping[str, Sequence[Busy]]) -> list[FreeSlot]:
     """Slots from the next days that have some (at most ALTERNATIVE_DAYS days)."""
     if the_plan.alternatives_from > the_plan.alternatives_to:
         return []
     found: list[FreeSlot] = []
+    part, limit = search.part, search.limit
     for wanted_part in (part, None) if part is not None else (None,):
         # Nothing in that part of the day: any time beats nothing.
-        query = SlotQuery(the_plan.alternatives_from, the_plan.alternatives_to, provider_ids, wanted_part, limit)
-        found = free_slots(clinic, service, query, busy, now)
+        query = SlotQuery(the_plan.alternatives_from, the_plan.alternatives_to, search.provider_ids, wanted_part, limit)
+        found = free_slots(search.clinic, search.service, query, busy, search.now)
         if found:
             break
     days: list[date] = []
     alternatives: list[FreeSlot] = []
     for slot in found:
-        day = slot.start.astimezone(clinic.timezone).date()
+        day = slot.start.astimezone(search.clinic.timezone).date()
         if day not in days:
             if len(days) == ALTERNATIVE_DAYS:
                 break

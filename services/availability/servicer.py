@@ -14,19 +14,20 @@ from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
 from booking.common.v1 import common_pb2
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from common.deadlines import SERVICE_TO_SERVICE
 from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
-from services.availability import phrases, search, slot_ids
+from services.availability import phrases, search, slot_ids, validation
 from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
+from services.availability.refusals import NOT_A_SLOT_TIME, Refusal
 from services.availability.repository import ClinicRepository
-from services.availability.slots import Busy, FreeSlot, bookable_window, is_free_slot
+from services.availability.slots import Busy, FreeSlot, is_free_slot, providers_free_at
 
 # A clinic's configuration is cached per process; a change made through another
 # instance is seen after at most this long (a change through this one, at once).
 CLINIC_CACHE_SECONDS = 2.0
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 20
-LIST_BUSY_TIMEOUT_SECONDS = 2.0
 
 PARTS = {
     pb.PART_OF_DAY_MORNING: phrases.PartOfDay.MORNING,
@@ -34,16 +35,6 @@ PARTS = {
     pb.PART_OF_DAY_EVENING: phrases.PartOfDay.EVENING,
 }
 PART_TO_PROTO = {v: k for k, v in PARTS.items()}
-CAUSES = {
-    search.Refusal.DATE_IN_PAST: (
-        common_pb2.FAILURE_CAUSE_DATE_IN_PAST,
-        "That date has already passed.",
-    ),
-    search.Refusal.OUTSIDE_BOOKING_WINDOW: (
-        common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW,
-        "We can't book that far ahead yet.",
-    ),
-}
 
 
 @dataclass
@@ -52,6 +43,14 @@ class AvailabilityDeps:
     # Set after start in tests, where reservation's port is known only later.
     reservation: reservation_pb2_grpc.ReservationServiceStub | None = None
     clock: Clock = field(default=utc_now)
+
+
+@dataclass(frozen=True)
+class _AskedSlot:
+    provider_id: str  # "" = any provider free then
+    service_id: str
+    start: datetime
+    duration_minutes: int | None  # known from a slot id only
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,10 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             range=common_pb2.TimeRange(start=timestamp(start), end=timestamp(end)),
         )
         try:
-            reply = await stub.ListBusy(request, timeout=LIST_BUSY_TIMEOUT_SECONDS)
+            # Never outlive the caller's own deadline (ValidateSlot is called from inside CreateHold).
+            remaining = context.time_remaining()
+            timeout = SERVICE_TO_SERVICE if remaining is None else min(SERVICE_TO_SERVICE, remaining)
+            reply = await stub.ListBusy(request, timeout=timeout)
         except grpc.aio.AioRpcError as error:
             # Offering slots without knowing what is taken would promise times we can't keep.
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"reservation service unavailable ({error.code().name})")
@@ -215,47 +217,26 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             )
         if request.limit < 0:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit: must not be negative")
-        limit = min(request.limit or DEFAULT_LIMIT, MAX_LIMIT)
         now = self.deps.clock()
-        local_now = now.astimezone(clinic.timezone)
-
-        wanted: phrases.DateRequest | None = None
-        try:
-            if request.from_date:
-                first = phrases.resolve(request.from_date, local_now)
-                last = phrases.resolve(request.to_date, local_now) if request.to_date else first
-                wanted = phrases.DateRequest(
-                    first.start, max(first.end, last.end), first.part_of_day, None, first.in_past and last.in_past
-                )
-            elif request.date:
-                wanted = phrases.resolve(request.date, local_now)
-        except phrases.PhraseError as error:
-            field_name = "from_date" if request.from_date else "date"
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: {error}")
-
+        wanted = await _wanted_days(request, now.astimezone(clinic.timezone), context)
         part = PARTS.get(request.part_of_day) or (wanted.part_of_day if wanted else None)
-        near = None
-        if wanted is not None and wanted.at is not None:
-            near = datetime.combine(wanted.start, wanted.at, tzinfo=clinic.timezone).astimezone(UTC)
         the_plan = search.plan(clinic, service, wanted, now)
-        providers = [request.provider_id] if request.provider_id else list(service.provider_ids)
-        slots: list[FreeSlot] = []
-        if the_plan.refusal is None:
-            # The first day usually fills the answer: fetch its busy time alone, the rest only if needed.
-            for chunk in search.chunks(the_plan):
-                busy = await self._busy(clinic.tenant_id, providers, *chunk.requested_range(clinic), context)
-                slots += search.requested_slots(
-                    clinic, service, chunk, busy, now,
-                    provider_ids=tuple(providers), part=part, near=near, limit=limit - len(slots),
-                )  # fmt: skip
-                if len(slots) >= limit:
-                    break
+        asked = search.Search(
+            clinic,
+            service,
+            now,
+            provider_ids=(request.provider_id,) if request.provider_id else service.provider_ids,
+            part=part,
+            near=_near(clinic, wanted) if the_plan.refusal is None else None,
+            limit=min(request.limit or DEFAULT_LIMIT, MAX_LIMIT),
+        )
+        slots = await self._requested_slots(asked, the_plan, context)
         alternatives: list[FreeSlot] = []
         if not slots:  # a second, rarer round trip: only when the asked-for days are full
-            busy = await self._busy(clinic.tenant_id, providers, *the_plan.alternatives_range(clinic), context)
-            alternatives = search.alternative_slots(
-                clinic, service, the_plan, busy, now, provider_ids=tuple(providers), part=part, limit=limit
+            busy = await self._busy(
+                clinic.tenant_id, list(asked.provider_ids), *the_plan.alternatives_range(clinic), context
             )
+            alternatives = search.alternative_slots(asked, the_plan, busy)
         reply = pb.FindSlotsResponse(
             slots=[self._slot(cached, s) for s in slots],
             alternatives=[self._slot(cached, s) for s in alternatives],
@@ -265,58 +246,111 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             part_of_day=PART_TO_PROTO.get(part, pb.PART_OF_DAY_UNSPECIFIED) if part else pb.PART_OF_DAY_UNSPECIFIED,
         )
         if the_plan.refusal is not None:
-            cause, message = CAUSES[the_plan.refusal]
-            reply.failure.CopyFrom(common_pb2.Failure(cause=cause, message=message))
+            reply.failure.CopyFrom(_failure(the_plan.refusal))
         return reply
+
+    async def _requested_slots(
+        self, asked: search.Search, the_plan: search.Plan, context: grpc.aio.ServicerContext
+    ) -> list[FreeSlot]:
+        if the_plan.refusal is not None:
+            return []
+        slots: list[FreeSlot] = []
+        # The first day usually fills the answer: fetch its busy time alone, the rest only if needed.
+        for chunk in search.chunks(the_plan):
+            busy = await self._busy(
+                asked.clinic.tenant_id, list(asked.provider_ids), *chunk.requested_range(asked.clinic), context
+            )
+            slots += search.requested_slots(asked, chunk, busy, asked.limit - len(slots))
+            if len(slots) >= asked.limit:
+                break
+        return slots
 
     async def ValidateSlot(
         self, request: pb.ValidateSlotRequest, context: grpc.aio.ServicerContext
     ) -> pb.ValidateSlotResponse:
         cached = await self._clinic(request.tenant_id, context)
         clinic = cached.clinic
-        if request.slot_id:
-            try:
-                ref = slot_ids.decode(request.slot_id, cached.slot_key, clinic.tenant_id)
-            except slot_ids.SlotIdError as error:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"slot_id: {error}")
-                raise AssertionError("unreachable") from None
-            provider_id, service_id, start = ref.provider_id, ref.service_id, ref.start
-            duration_minutes: int | None = ref.duration_minutes
-        else:
-            if not request.provider_id:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "provider_id: required without slot_id")
-            if not request.HasField("start"):
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "start: required without slot_id")
-            provider_id, service_id = request.provider_id, request.service_id
-            start, duration_minutes = from_timestamp(request.start), None
-        service = clinic.service(service_id)
-        provider = clinic.providers.get(provider_id)
-        if service is None or provider is None or provider_id not in service.provider_ids:
-            return _refuse(common_pb2.FAILURE_CAUSE_NOT_FOUND, "That provider doesn't offer this appointment.")
-        if duration_minutes is not None and duration_minutes != int(service.duration.total_seconds() // 60):
-            return _refuse(common_pb2.FAILURE_CAUSE_SLOT_UNAVAILABLE, "That time is no longer offered.")
-
+        asked = await self._asked_slot(request, cached, context)
+        service = clinic.service(asked.service_id)
         now = self.deps.clock()
-        earliest, horizon = bookable_window(clinic, service.rules, now)
-        if start < now:
-            return _refuse(common_pb2.FAILURE_CAUSE_DATE_IN_PAST, "That time has already passed.")
-        if start < earliest or start.astimezone(clinic.timezone).date() > horizon:
-            return _refuse(common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW, "That time can't be booked now.")
-        if not is_free_slot(clinic, service, provider_id, start, now):
-            return _refuse(
-                common_pb2.FAILURE_CAUSE_OUTSIDE_WORKING_HOURS, "That time isn't one of our appointment times."
-            )
+        start = asked.start
+        refusal = validation.check_time(clinic, service, asked.provider_id, start, asked.duration_minutes, now)
+        if refusal is not None:
+            return _refuse(refusal)
+        assert service is not None  # check_time refuses an unknown service
+        provider_id = asked.provider_id
+        if not provider_id:
+            # Any provider: the first in clinic order who works then and is not busy (one ListBusy call).
+            working = providers_free_at(clinic, service, start, now)
+            taken = validation.occupied(service, start)
+            busy = await self._busy(clinic.tenant_id, working, *taken, context) if working else {}
+            provider_id, refusal = validation.first_free(working, busy, taken)
+            if refusal is not None:
+                return _refuse(refusal)
+        elif not is_free_slot(clinic, service, provider_id, start, now):
+            return _refuse(NOT_A_SLOT_TIME)
         slot = FreeSlot(provider_id, service.service_id, start, start + service.duration)
+        occupied_start, occupied_end = validation.occupied(service, start)
         return pb.ValidateSlotResponse(
             bookable=True,
             slot=self._slot(cached, slot),
-            occupied=common_pb2.TimeRange(
-                start=timestamp(start - service.buffer_before),
-                end=timestamp(slot.end + service.buffer_after),
-            ),
+            occupied=common_pb2.TimeRange(start=timestamp(occupied_start), end=timestamp(occupied_end)),
             rules=service.rules.to_proto(),
         )
 
+    @staticmethod
+    async def _asked_slot(
+        request: pb.ValidateSlotRequest, cached: _Cached, context: grpc.aio.ServicerContext
+    ) -> _AskedSlot:
+        if request.slot_id:
+            try:
+                ref = slot_ids.decode(request.slot_id, cached.slot_key, cached.clinic.tenant_id)
+            except slot_ids.SlotIdError as error:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"slot_id: {error}")
+                raise AssertionError("unreachable") from None
+            return _AskedSlot(ref.provider_id, ref.service_id, ref.start, ref.duration_minutes)
+        if not request.HasField("start"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "start: required without slot_id")
+        try:
+            start = from_timestamp(request.start)
+        except OverflowError:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "start: out of range")
+            raise AssertionError("unreachable") from None
+        return _AskedSlot(request.provider_id, request.service_id, start, None)
 
-def _refuse(cause: common_pb2.FailureCause.ValueType, message: str) -> pb.ValidateSlotResponse:
-    return pb.ValidateSlotResponse(bookable=False, failure=common_pb2.Failure(cause=cause, message=message))
+
+async def _wanted_days(
+    request: pb.FindSlotsRequest, local_now: datetime, context: grpc.aio.ServicerContext
+) -> phrases.DateRequest | None:
+    """The days asked for (None: no date given), or INVALID_ARGUMENT naming the unreadable field."""
+    try:
+        if request.from_date:
+            first = phrases.resolve(request.from_date, local_now)
+            last = phrases.resolve(request.to_date, local_now) if request.to_date else first
+            return phrases.DateRequest(
+                first.start, max(first.end, last.end), first.part_of_day, None, first.in_past and last.in_past
+            )
+        if request.date:
+            return phrases.resolve(request.date, local_now)
+    except phrases.PhraseError as error:
+        field_name = "from_date" if request.from_date else "date"
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: {error}")
+    return None
+
+
+def _near(clinic: Clinic, wanted: phrases.DateRequest | None) -> datetime | None:
+    """The time asked for ("at 3 pm"), UTC; only asked for days inside the booking window."""
+    if wanted is None or wanted.at is None:
+        return None
+    return datetime.combine(wanted.start, wanted.at, tzinfo=clinic.timezone).astimezone(UTC)
+
+
+def _failure(refusal: Refusal) -> common_pb2.Failure:
+    # The contract's cause and reason only: the gateway's speech layer words them.
+    return common_pb2.Failure(
+        cause=common_pb2.FailureCause.Value(f"FAILURE_CAUSE_{refusal.cause}"), reason=refusal.reason
+    )
+
+
+def _refuse(refusal: Refusal) -> pb.ValidateSlotResponse:
+    return pb.ValidateSlotResponse(bookable=False, failure=_failure(refusal))

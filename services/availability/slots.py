@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -202,54 +202,30 @@ def free_slots(
 
     Days are computed in order and the search stops after the day that reaches `limit`.
     """
-    rules = service.rules
-    earliest, horizon = bookable_window(clinic, rules, now)
+    earliest, horizon = bookable_window(clinic, service.rules, now)
     last_day = min(query.last_day, horizon)
     zone = clinic.timezone
-    step = rules.slot_interval_minutes
     offered_by = [
         clinic.providers[p]
         for p in service.provider_ids
         if p in clinic.providers and (not query.provider_ids or p in query.provider_ids)
     ]
-    busy_index = {p.provider_id: BusyIndex(busy.get(p.provider_id, ())) for p in offered_by}
-    working: dict[tuple[str, date], list[WallInterval]] = {}
+    scan = _DayScan(
+        service, earliest, query.part, zone, {p.provider_id: BusyIndex(busy.get(p.provider_id, ())) for p in offered_by}
+    )
     result: list[FreeSlot] = []
     day = query.first_day
     while day <= last_day:
         day_start = wall_to_utc(day, 0, zone)
         day_end = wall_to_utc(day + timedelta(days=1), 0, zone)
+        closed_day = day
         day += timedelta(days=1)
         if day_end <= earliest:
             continue
-        closed = BusyIndex(closed_ranges(clinic.holidays, zone, day - timedelta(days=1), day - timedelta(days=1)))
+        closed = BusyIndex(closed_ranges(clinic.holidays, zone, closed_day, closed_day))
         found: list[tuple[datetime, int, FreeSlot]] = []
         for provider in offered_by:
-            pzone = provider.timezone
-            provider_busy = busy_index[provider.provider_id]
-            seen: set[datetime] = set()
-            pday = day_start.astimezone(pzone).date() - timedelta(days=1)
-            plast = day_end.astimezone(pzone).date()
-            while pday <= plast:
-                key = (provider.provider_id, pday)
-                if key not in working:
-                    working[key] = working_day(provider, pday)
-                for interval in working[key]:
-                    for start in _starts(pday, interval, pzone, step, service.duration):
-                        if start < day_start or start >= day_end or start < earliest or start in seen:
-                            continue
-                        end = start + service.duration
-                        if query.part is not None and part_of_day(start.astimezone(zone)) is not query.part:
-                            continue
-                        if closed.overlaps(start, end):
-                            continue
-                        if provider_busy.overlaps(start - service.buffer_before, end + service.buffer_after):
-                            continue
-                        seen.add(start)
-                        found.append(
-                            (start, provider.position, FreeSlot(provider.provider_id, service.service_id, start, end))
-                        )
-                pday += timedelta(days=1)
+            scan.provider_day(provider, day_start, day_end, closed, found)
         found.sort(key=lambda item: (item[0], item[1]))
         result.extend(slot for _, _, slot in found)
         if query.limit is not None and len(result) >= query.limit:
@@ -257,8 +233,65 @@ def free_slots(
     return result if query.limit is None else result[: query.limit]
 
 
+@dataclass
+class _DayScan:
+    """What stays the same for every clinic day of one free_slots call (working days are cached)."""
+
+    service: AppointmentType
+    earliest: datetime
+    part: PartOfDay | None
+    zone: ZoneInfo
+    busy: dict[str, BusyIndex]
+    working: dict[tuple[str, date], list[WallInterval]] = field(default_factory=dict)
+
+    def provider_day(
+        self,
+        provider: Provider,
+        day_start: datetime,
+        day_end: datetime,
+        closed: BusyIndex,
+        found: list[tuple[datetime, int, FreeSlot]],
+    ) -> None:
+        """Append the provider's free slots starting in [day_start, day_end) to `found`."""
+        service, earliest, part, zone, working = self.service, self.earliest, self.part, self.zone, self.working
+        step, duration = service.rules.slot_interval_minutes, service.duration
+        provider_busy = self.busy[provider.provider_id]
+        pzone = provider.timezone
+        seen: set[datetime] = set()
+        pday = day_start.astimezone(pzone).date() - timedelta(days=1)
+        plast = day_end.astimezone(pzone).date()
+        while pday <= plast:
+            key = (provider.provider_id, pday)
+            if key not in working:
+                working[key] = working_day(provider, pday)
+            for interval in working[key]:
+                for start in _starts(pday, interval, pzone, step, duration):
+                    if start < day_start or start >= day_end or start < earliest or start in seen:
+                        continue
+                    end = start + duration
+                    if part is not None and part_of_day(start.astimezone(zone)) is not part:
+                        continue
+                    if closed.overlaps(start, end):
+                        continue
+                    if provider_busy.overlaps(start - service.buffer_before, end + service.buffer_after):
+                        continue
+                    seen.add(start)
+                    found.append(
+                        (start, provider.position, FreeSlot(provider.provider_id, service.service_id, start, end))
+                    )
+            pday += timedelta(days=1)
+
+
+def providers_free_at(
+    clinic: Clinic, service: AppointmentType, start: datetime, now: datetime, provider_ids: tuple[str, ...] = ()
+) -> list[str]:
+    """Providers (of `provider_ids`, or all offering `service`) for whom `start` is an offered slot,
+    in clinic order (conflicts aside)."""
+    day = start.astimezone(clinic.timezone).date()
+    query = SlotQuery(day, day, provider_ids=provider_ids)
+    return [s.provider_id for s in free_slots(clinic, service, query, {}, now) if s.start == start]
+
+
 def is_free_slot(clinic: Clinic, service: AppointmentType, provider_id: str, start: datetime, now: datetime) -> bool:
     """Whether `start` is one of the slots the schedule and rules offer now (conflicts aside)."""
-    day = start.astimezone(clinic.timezone).date()
-    query = SlotQuery(day, day, provider_ids=(provider_id,))
-    return any(s.start == start for s in free_slots(clinic, service, query, {}, now))
+    return provider_id in providers_free_at(clinic, service, start, now, (provider_id,))

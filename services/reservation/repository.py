@@ -18,6 +18,7 @@ import asyncpg
 
 from common import outbox
 from common.db import Connection
+from services.reservation.policy import hold_is_live
 
 T = TypeVar("T")
 # Retried automatically: the transaction lost a race that PostgreSQL broke for us.
@@ -26,9 +27,9 @@ RETRIES = 5
 
 
 @dataclass(frozen=True)
-class Reservation:
-    tenant_id: str
-    reservation_id: str
+class NewReservation:
+    """What is booked and when: a hold to insert, or the new time of a moved appointment."""
+
     provider_id: str
     service_id: str
     starts_at: datetime
@@ -36,6 +37,15 @@ class Reservation:
     occupied_start: datetime
     occupied_end: datetime
     timezone: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reservation(NewReservation):
+    """A stored hold or appointment."""
+
+    tenant_id: str
+    reservation_id: str
     status: str
     call_id: str
     patient_name: str
@@ -44,10 +54,9 @@ class Reservation:
     confirmed_at: datetime | None
     canceled_at: datetime | None
     cancel_reason: str
-    details: dict[str, Any]
 
     def live_hold(self, now: datetime) -> bool:
-        return self.status == "HELD" and self.hold_expires_at is not None and self.hold_expires_at > now
+        return hold_is_live(self.status, self.hold_expires_at, now)
 
 
 @dataclass(frozen=True)
@@ -55,30 +64,6 @@ class BusyRow:
     provider_id: str
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True)
-class NewReservation:
-    provider_id: str
-    service_id: str
-    starts_at: datetime
-    ends_at: datetime
-    occupied_start: datetime
-    occupied_end: datetime
-    timezone: str
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OtpCode:
-    otp_id: str
-    phone: str
-    call_id: str
-    code_hash: bytes
-    salt: bytes
-    expires_at: datetime
-    attempts: int
-    verified_at: datetime | None
 
 
 COLUMNS = """
@@ -238,29 +223,33 @@ class ReservationRepository:
         return to_reservation(row)
 
     @staticmethod
-    async def get(conn: Connection, tenant_id: str, reservation_id: str, *, lock: bool = False) -> Reservation | None:
-        if not is_uuid(reservation_id):
-            return None
+    async def _one(conn: Connection, where: str, *args: str, lock: bool) -> Reservation | None:
         row = await conn.fetchrow(
-            f"SELECT {COLUMNS} FROM reservation.reservations WHERE tenant_id = $1 AND reservation_id = $2::uuid"  # noqa: S608
+            f"SELECT {COLUMNS} FROM reservation.reservations WHERE {where}"  # noqa: S608 - fixed SQL only
             + (" FOR UPDATE" if lock else ""),
-            tenant_id,
-            reservation_id,
+            *args,
         )
         return None if row is None else to_reservation(row)
 
-    @staticmethod
-    async def latest_call_hold(
-        conn: Connection, tenant_id: str, call_id: str, *, lock: bool = False
+    @classmethod
+    async def get(
+        cls, conn: Connection, tenant_id: str, reservation_id: str, *, lock: bool = False
     ) -> Reservation | None:
-        row = await conn.fetchrow(
-            f"SELECT {COLUMNS} FROM reservation.reservations WHERE tenant_id = $1 AND call_id = $2 "  # noqa: S608
-            "AND status IN ('HELD', 'EXPIRED', 'RELEASED', 'CONFIRMED') ORDER BY created_at DESC LIMIT 1"
-            + (" FOR UPDATE" if lock else ""),
-            tenant_id,
-            call_id,
+        if not is_uuid(reservation_id):
+            return None
+        return await cls._one(
+            conn, "tenant_id = $1 AND reservation_id = $2::uuid", tenant_id, reservation_id, lock=lock
         )
-        return None if row is None else to_reservation(row)
+
+    @classmethod
+    async def latest_call_hold(
+        cls, conn: Connection, tenant_id: str, call_id: str, *, lock: bool = False
+    ) -> Reservation | None:
+        where = (
+            "tenant_id = $1 AND call_id = $2 AND status IN ('HELD', 'EXPIRED', 'RELEASED', 'CONFIRMED') "
+            "ORDER BY created_at DESC LIMIT 1"
+        )
+        return await cls._one(conn, where, tenant_id, call_id, lock=lock)
 
     @staticmethod
     async def set_status(
@@ -364,89 +353,6 @@ class ReservationRepository:
             now,
         )
         return int(result.split()[-1])
-
-    # --- one-time codes ------------------------------------------------------------------
-    @staticmethod
-    async def count_recent_codes(conn: Connection, tenant_id: str, phone: str, since: datetime) -> int:
-        value = await conn.fetchval(
-            "SELECT count(*) FROM reservation.otp_codes WHERE tenant_id = $1 AND phone = $2 AND created_at > $3",
-            tenant_id,
-            phone,
-            since,
-        )
-        return int(value)
-
-    @staticmethod
-    async def insert_code(
-        conn: Connection, tenant_id: str, phone: str, call_id: str, code_hash: bytes, salt: bytes,
-        now: datetime, expires_at: datetime,
-    ) -> str:  # fmt: skip
-        # A new code replaces the older ones for this phone and call.
-        await conn.execute(
-            "UPDATE reservation.otp_codes SET superseded = true "
-            "WHERE tenant_id = $1 AND phone = $2 AND call_id = $3 AND NOT superseded AND verified_at IS NULL",
-            tenant_id,
-            phone,
-            call_id,
-        )
-        value = await conn.fetchval(
-            """
-            INSERT INTO reservation.otp_codes (tenant_id, phone, call_id, code_hash, salt, created_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING otp_id::text
-            """,
-            tenant_id, phone, call_id, code_hash, salt, now, expires_at,
-        )  # fmt: skip
-        return str(value)
-
-    @staticmethod
-    async def supersede_code(conn: Connection, tenant_id: str, otp_id: str) -> None:
-        await conn.execute(
-            "UPDATE reservation.otp_codes SET superseded = true WHERE tenant_id = $1 AND otp_id = $2::uuid",
-            tenant_id,
-            otp_id,
-        )
-
-    @staticmethod
-    async def current_code(conn: Connection, tenant_id: str, phone: str, call_id: str) -> OtpCode | None:
-        row = await conn.fetchrow(
-            """
-            SELECT otp_id::text AS otp_id, phone, call_id, code_hash, salt, expires_at, attempts, verified_at
-            FROM reservation.otp_codes
-            WHERE tenant_id = $1 AND ($2 = '' OR phone = $2) AND ($3 = '' OR call_id = $3) AND NOT superseded
-            ORDER BY created_at DESC LIMIT 1
-            FOR UPDATE
-            """,
-            tenant_id,
-            phone,
-            call_id,
-        )
-        if row is None:
-            return None
-        values = dict(row)
-        values["code_hash"], values["salt"] = bytes(values["code_hash"]), bytes(values["salt"])
-        return OtpCode(**values)
-
-    @staticmethod
-    async def record_check(conn: Connection, tenant_id: str, otp_id: str, verified_at: datetime | None) -> None:
-        await conn.execute(
-            "UPDATE reservation.otp_codes SET attempts = attempts + 1, verified_at = COALESCE(verified_at, $3) "
-            "WHERE tenant_id = $1 AND otp_id = $2::uuid",
-            tenant_id,
-            otp_id,
-            verified_at,
-        )
-
-    @staticmethod
-    async def verified(conn: Connection, tenant_id: str, phone: str, call_id: str, since: datetime) -> bool:
-        value = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM reservation.otp_codes WHERE tenant_id = $1 AND phone = $2 "
-            "AND call_id = $3 AND verified_at IS NOT NULL AND verified_at > $4)",
-            tenant_id,
-            phone,
-            call_id,
-            since,
-        )
-        return bool(value)
 
     # --- outbox --------------------------------------------------------------------------
     @staticmethod

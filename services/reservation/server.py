@@ -12,15 +12,16 @@ from booking.availability.v1 import availability_pb2_grpc
 from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.config import ServiceConfig
+from common.deadlines import RELAY_DELIVERY
 from common.grpc_client import open_channel
 from common.grpc_server import create_server as create_grpc_server
 from common.outbox import OutboxItem, OutboxRelay
 from common.service import BackgroundRuntime, Running
 from services.reservation.repository import ReservationRepository
-from services.reservation.servicer import HoldSweeper, ReservationDeps, ReservationServicer
+from services.reservation.servicer import ReservationDeps, ReservationServicer
+from services.reservation.sweeper import HoldSweeper
 
 SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name
-DELIVERY_TIMEOUT_SECONDS = 5.0
 
 
 def sms_relay(deps: ReservationDeps) -> OutboxRelay:
@@ -30,7 +31,7 @@ def sms_relay(deps: ReservationDeps) -> OutboxRelay:
         assert deps.notification is not None, "notification stub not wired"
         request = notification_pb2.EnqueueSmsRequest.FromString(item.payload)
         # Any reply is an acknowledgement: even a refusal (opted-out number) is recorded there.
-        await deps.notification.EnqueueSms(request, timeout=DELIVERY_TIMEOUT_SECONDS)
+        await deps.notification.EnqueueSms(request, timeout=RELAY_DELIVERY)
 
     # Real time, not deps.clock: backoff and leases are about wall time even when tests move the clock.
     return OutboxRelay(deps.pool, "reservation", deliver)

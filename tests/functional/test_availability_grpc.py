@@ -219,6 +219,125 @@ async def test_booking_rules_and_tenant_auth(stack: Stack) -> None:
     assert not missing.found
 
 
+async def _book(pool: asyncpg.Pool, provider_id: str, start: datetime, minutes: int = 30) -> None:
+    end = start + timedelta(minutes=minutes)
+    await pool.execute(
+        """
+        INSERT INTO reservation.reservations
+            (tenant_id, provider_id, service_id, starts_at, ends_at, occupied, timezone, status)
+        VALUES ('demo', $1, 'checkup', $2, $3, tstzrange($2, $3), 'America/New_York', 'CONFIRMED')
+        """,
+        provider_id, start, end,
+    )  # fmt: skip
+
+
+async def test_validate_slot_without_a_provider_picks_the_first_free_one_in_clinic_order(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    ten = datetime(2026, 11, 23, 10, 0, tzinfo=NY)  # Lee, Patel and Okafor (London 15:00) all work
+    request = pb.ValidateSlotRequest(tenant_id="demo", service_id="checkup", start=_ts(ten))
+
+    anyone = await stack.availability_stub.ValidateSlot(request)
+    assert anyone.bookable and anyone.slot.provider_id == "dr-lee" and anyone.slot.local_start == "2026-11-23T10:00"
+    named = await stack.availability_stub.ValidateSlot(
+        pb.ValidateSlotRequest(tenant_id="demo", provider_id="dr-lee", service_id="checkup", start=_ts(ten))
+    )
+    assert named.slot.slot_id == anyone.slot.slot_id  # the same canonical slot as naming the provider
+
+    await _book(pool, "dr-lee", ten - timedelta(minutes=15))  # 09:45-10:15 overlaps
+    second = await stack.availability_stub.ValidateSlot(request)
+    assert second.bookable and second.slot.provider_id == "dr-patel"
+    assert second.occupied.start.ToDatetime(UTC) == ten
+
+    await _book(pool, "dr-patel", ten)
+    third = await stack.availability_stub.ValidateSlot(request)
+    assert third.bookable and third.slot.provider_id == "dr-okafor"
+
+    await _book(pool, "dr-okafor", ten + timedelta(minutes=10))
+    nobody = await stack.availability_stub.ValidateSlot(request)
+    assert not nobody.bookable and not nobody.HasField("slot")
+    assert nobody.failure.cause == common_pb2.FAILURE_CAUSE_SLOT_UNAVAILABLE and nobody.failure.reason == ""
+    assert nobody.failure.message == ""
+
+
+async def test_validate_slot_without_a_provider_when_nobody_works_then_is_not_offered(
+    stack: Stack, clock: Clock
+) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    # Tuesday noon: Dr. Lee is at lunch and Dr. Patel does not work Tuesdays (cleanings are theirs only).
+    noon = datetime(2026, 11, 24, 12, 0, tzinfo=NY)
+    reply = await stack.availability_stub.ValidateSlot(
+        pb.ValidateSlotRequest(tenant_id="demo", service_id="cleaning", start=_ts(noon))
+    )
+    assert not reply.bookable
+    assert (reply.failure.cause, reply.failure.reason) == (common_pb2.FAILURE_CAUSE_SLOT_UNAVAILABLE, "not_offered")
+    missing = pb.ValidateSlotRequest(tenant_id="demo", service_id="cleaning")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stack.availability_stub.ValidateSlot(missing)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (caught.value.details() or "").startswith("start")
+
+
+async def test_refusals_carry_the_contracts_cause_and_reason_and_no_sentence(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    lee = "dr-lee"
+    cases = [
+        (lee, "cleaning", datetime(2026, 11, 22, 9, 0, tzinfo=NY), common_pb2.FAILURE_CAUSE_DATE_IN_PAST,
+         "time_in_past"),
+        (lee, "cleaning", datetime(2027, 6, 1, 9, 0, tzinfo=NY), common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW,
+         "time_not_bookable"),
+        (lee, "cleaning", datetime(2026, 11, 24, 12, 0, tzinfo=NY), common_pb2.FAILURE_CAUSE_OUTSIDE_WORKING_HOURS, ""),
+        (lee, "whitening", datetime(2026, 11, 24, 9, 0, tzinfo=NY), common_pb2.FAILURE_CAUSE_NOT_FOUND,
+         "provider_does_not_offer_service"),
+    ]  # fmt: skip
+    for provider_id, service_id, start, cause, reason in cases:
+        reply = await stack.availability_stub.ValidateSlot(
+            pb.ValidateSlotRequest(tenant_id="demo", provider_id=provider_id, service_id=service_id, start=_ts(start))
+        )
+        assert not reply.bookable, start
+        assert (reply.failure.cause, reply.failure.reason, reply.failure.message) == (cause, reason, ""), start
+
+    for date, cause in (("2026-11-01", common_pb2.FAILURE_CAUSE_DATE_IN_PAST),
+                        ("2027-06-01", common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW)):  # fmt: skip
+        found = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date=date))
+        assert (found.failure.cause, found.failure.reason, found.failure.message) == (cause, "", "")
+
+
+async def test_dates_past_the_calendar_are_refused_or_not_understood_never_an_error(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    for phrase in ("in 99999999 days", "in " + "9" * 5000 + " days", "9999-12-31T23:30:00-05:00"):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date=phrase))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, phrase
+        assert (caught.value.details() or "").startswith("date"), phrase
+    # A time on the calendar's last day used to overflow while finding slots near it.
+    for phrase in ("Dec 31 9999", "9999-12-31T23:00", "december 31st 9999 at 11 pm"):
+        far = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date=phrase))
+        assert far.failure.cause == common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW and not far.slots, phrase
+    to_far = await stack.availability_stub.FindSlots(
+        pb.FindSlotsRequest(tenant_id="demo", from_date="tomorrow", to_date="9999-12-31", limit=1)
+    )
+    assert to_far.slots and not to_far.HasField("failure")
+    last = await stack.availability_stub.ValidateSlot(
+        pb.ValidateSlotRequest(
+            tenant_id="demo", provider_id="dr-lee", service_id="cleaning",
+            start=_ts(datetime(9999, 12, 31, 23, 0, tzinfo=UTC)),
+        )
+    )  # fmt: skip
+    assert last.failure.cause == common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW
+    beyond = pb.ValidateSlotRequest(tenant_id="demo", provider_id="dr-lee", service_id="cleaning")
+    beyond.start.seconds = 10**15  # no datetime holds it
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stack.availability_stub.ValidateSlot(beyond)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (caught.value.details() or "").startswith("start")
+
+
 def _ts(value: datetime):  # type: ignore[no-untyped-def]
     from google.protobuf.timestamp_pb2 import Timestamp
 

@@ -3,15 +3,31 @@ the real gateway. Never a 5xx, never a non-JSON reply, never a line break in a r
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
+import asyncpg
+import grpc
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from booking.availability.v1 import availability_pb2 as apb
+from booking.availability.v1 import availability_pb2_grpc
 from gateway.tools import TOOLS
+from services.availability.clinic_file import parse_clinic
 from tests.conftest import Clock, GatewayClient, Stack
+from tests.functional.booking import CLINIC
+from tests.functional.fuzz_inputs import Generator, Probe, check_reply
+from tests.functional.real_stack import RealStack
 from tests.functional.vapi_client import SECRET, gateway_client, load_demo
+from tests.twilio_fake import fake_twilio
 
 AUTH = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
 scalars = st.one_of(
@@ -83,3 +99,99 @@ async def check(client: GatewayClient, raw: bytes) -> None:
             if "result" in entry:
                 result = json.loads(entry["result"])
                 assert isinstance(result["ok"], bool) and isinstance(result["speech"], str) and result["speech"]
+
+
+# --- issue 14: a seeded flood of hostile requests and headers ----------------------------------------
+FUZZ_SEED = 14
+IN_PROCESS_REQUESTS = 10_000
+REAL_STACK_REQUESTS = 1_000
+
+
+async def flood(send: Callable[[Probe], Awaitable[tuple[int, str]]], probes: list[Probe], concurrency: int) -> None:
+    gate = asyncio.Semaphore(concurrency)
+    statuses: Counter[int] = Counter()
+
+    async def one(probe: Probe) -> None:
+        async with gate:
+            status, text = await send(probe)
+        check_reply(probe, status, text)
+        statuses[status] += 1
+
+    await asyncio.gather(*(one(p) for p in probes))
+    # The flood reached every layer: refused by the HTTP parser or auth, refused as bad JSON, answered.
+    assert statuses[200] > len(probes) // 10 and statuses[400] > 0 and statuses[401] > 0, statuses
+
+
+@pytest.mark.timeout(150)
+async def test_ten_thousand_generated_requests_never_get_a_5xx(
+    stack: Stack, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await load_demo(stack, clock)
+    caplog.set_level(logging.ERROR, logger="gateway")
+    async with gateway_client(stack, clock, twilio_auth_token="twilio-token") as client:
+
+        async def send(probe: Probe) -> tuple[int, str]:
+            reply = await client.request(probe.method, probe.path, data=probe.body, headers=probe.headers)
+            return reply.status, await reply.text()
+
+        await flood(send, list(Generator(FUZZ_SEED, SECRET).probes(IN_PROCESS_REQUESTS)), concurrency=16)
+    # The safety net is for bugs not yet found: none of these inputs may need it.
+    assert [r.getMessage() for r in caplog.records if r.exc_info and r.name.startswith("gateway")] == []
+
+
+@pytest.fixture
+async def real(pool: asyncpg.Pool, database_url: str) -> AsyncIterator[RealStack]:
+    """The four processes, as `python -m ...` runs them, with one clinic loaded."""
+    async with fake_twilio() as twilio:
+        stack = RealStack.configure(
+            database_url,
+            {
+                "TWILIO_ACCOUNT_SID": "AC" + "3" * 32, "TWILIO_AUTH_TOKEN": "twilio-token",
+                "TWILIO_FROM_NUMBER": "+12125550100", "TWILIO_API_BASE_URL": twilio.url,
+            },
+        )  # fmt: skip
+        async with started(stack):
+            yield stack
+
+
+@asynccontextmanager
+async def started(stack: RealStack) -> AsyncIterator[None]:
+    try:  # a process that fails to start must not leave the others running
+        await stack.start_all()
+        async with grpc.aio.insecure_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
+            await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
+                apb.UpsertClinicRequest(clinic=parse_clinic(CLINIC, {}))
+            )
+        yield
+    finally:
+        await stack.stop_all()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_a_thousand_generated_requests_against_the_real_processes(real: RealStack) -> None:
+    probes = list(
+        Generator(FUZZ_SEED + 1, str(CLINIC["secret"]), tenant=str(CLINIC["tenant_id"])).probes(REAL_STACK_REQUESTS)
+    )
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+
+        async def send(probe: Probe) -> tuple[int, str]:
+            url = real.gateway_url + probe.path
+            async with session.request(probe.method, url, data=probe.body, headers=probe.headers) as reply:
+                return reply.status, await reply.text()
+
+        await flood(send, probes, concurrency=8)
+    gateway = real.procs["gateway"]
+    assert gateway.process.returncode is None
+    assert [line for line in gateway.lines if "unexpected error" in line] == []
+
+
+@pytest.mark.slow
+async def test_the_gateway_process_announces_and_serves_its_metrics_port(real: RealStack) -> None:
+    announced = [json.loads(line) for line in real.procs["gateway"].lines if '"metrics port"' in line]
+    assert len(announced) == 1 and announced[0]["port"] != real.procs["gateway"].port
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{announced[0]['port']}/metrics") as private:
+            assert private.status == 200 and "gateway_http_requests_total" in await private.text()
+        async with session.get(f"{real.gateway_url}/metrics") as public:
+            assert public.status == 404

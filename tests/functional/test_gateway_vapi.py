@@ -17,6 +17,7 @@ import pytest
 from booking.availability.v1 import availability_pb2 as apb
 from services.availability.clinic_file import parse_clinic
 from tests.conftest import Clock, GatewayClient, Stack
+from tests.functional.test_gateway_health import scrape
 from tests.functional.vapi_client import SECRET, call_tool, gateway_client, load_demo, tool_calls
 from tests.unit.clinics import clinic_dict
 
@@ -289,7 +290,7 @@ async def test_reservation_down_still_answers_200_with_speech(stack: Stack, clie
     assert not result["ok"] and result["cause"] == "BACKEND_UNAVAILABLE" and "trouble reaching" in result["speech"]
     ready = await client.get("/ready")
     assert ready.status == 503 and "reservation" in (await ready.json())["down"]
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await scrape(client)
     assert 'gateway_tool_calls_total{outcome="BACKEND_UNAVAILABLE",tool="reserve_slot"} 1.0' in metrics
 
 

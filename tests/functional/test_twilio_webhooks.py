@@ -81,3 +81,21 @@ async def test_inbound_stop_and_start_through_the_gateway(
     await post_signed(client, "/twilio/inbound", {"From": PHONE, "To": "+12125550100", "Body": "start"})
     opt = await stack.notification_stub.GetOptOut(pb.GetOptOutRequest(tenant_id="acme", phone=PHONE))
     assert not opt.opted_out
+
+
+ODD_FORMS = [
+    ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--\r\n"),
+    ("multipart/form-data", b"no boundary"),
+    ("multipart/form-data; boundary=x", b"--x\r\n\xff\xfe"),
+    ("application/x-www-form-urlencoded", b"MessageSid=%FF%FE&Body=\xff\xfe&%=%%"),
+    ("application/x-www-form-urlencoded; charset=nonesuch", b"a=b"),
+    ("text/plain", b"\x00" * 100),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), ODD_FORMS)
+async def test_odd_forms_are_refused_not_500(client: GatewayClient, content_type: str, body: bytes) -> None:
+    for path in ("/twilio/status", "/twilio/inbound"):
+        for signature in ({}, {"X-Twilio-Signature": "é=="}, {"X-Twilio-Signature": "x" * 5000}):
+            reply = await client.post(path, data=body, headers={"Content-Type": content_type, **signature})
+            assert reply.status in (400, 403), (path, content_type, await reply.text())

@@ -133,3 +133,34 @@ def test_clinic_zone_not_utc_decides_today() -> None:
     utc_now = datetime(2027, 1, 1, 4, 30, tzinfo=UTC)  # 23:30 on 31 December in New York
     assert resolve("today", utc_now.astimezone(NY)).start == d(2026, 12, 31)
     assert resolve("today", utc_now.astimezone(ZoneInfo("Asia/Tokyo"))).start == d(2027, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "in 99999999 days",
+        "in 999999 weeks",
+        "in 9999999999999 days",
+        "in " + "9" * 5000 + " days",  # more digits than int() reads
+        "in ² days",  # a digit that is not a decimal digit
+        "9999-12-31T23:30:00-05:00",  # past the last instant a datetime holds
+        "0001-01-01T00:10:00+05:00",  # before the first one
+        "0000-01-01",
+    ],
+)
+def test_dates_past_the_calendar_are_not_understood_rather_than_raising(phrase: str) -> None:
+    with pytest.raises(PhraseError):
+        resolve(phrase, SUNDAY)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("9999-12-31", one(d(9999, 12, 31))),
+        ("Dec 31 9999", one(d(9999, 12, 31))),
+        ("9999-12-31T23:00", one(d(9999, 12, 31), at=time(23, 0))),
+        ("0001-01-01", one(d(1, 1, 1), in_past=True)),
+    ],
+)
+def test_the_calendars_first_and_last_days_still_resolve(phrase: str, expected: DateRequest) -> None:
+    assert resolve(phrase, SUNDAY) == expected

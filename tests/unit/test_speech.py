@@ -8,13 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.speech import (
+    LANGUAGES,
     SpokenSlot,
     day_phrase,
+    failure,
     join_or,
     moment_phrase,
     options_sentence,
     ordinal,
     phone_tail,
+    say,
     time_phrase,
 )
 
@@ -126,3 +129,95 @@ def test_lists_and_phones() -> None:
     assert join_or([]) == ""
     assert phone_tail("+12125550142") == "the number ending in 4 2"
     assert phone_tail("") == "your phone"
+
+
+# --- sentences by key and by cause ----------------------------------------------------------------
+CANCEL, MOVE = "cancel_appointment", "reschedule_appointment"
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason", "tool", "expected"),
+    [
+        ("SLOT_UNAVAILABLE", "", "reserve_slot", "Sorry, that time was just taken."),
+        ("SLOT_UNAVAILABLE", "service_mismatch", MOVE, "That time is for a different kind of appointment."),
+        ("SLOT_UNAVAILABLE", "not_offered", "reserve_slot", "That time is no longer offered."),
+        ("SLOT_ALREADY_BOOKED_BY_USER", "", "reserve_slot", "You already have this time booked."),
+        ("SLOT_ALREADY_BOOKED_BY_USER", "already_confirmed", "confirm_booking", "That appointment is already booked."),
+        ("OVERLAPPING_RESERVATION", "", "reserve_slot", "You already have an appointment at that time."),
+        ("NOT_FOUND", "hold_not_found", "confirm_booking", "I couldn't find a held time to book."),
+        ("NOT_FOUND", "hold_of_another_call", "confirm_booking", "That hold belongs to another call."),
+        ("NOT_FOUND", "appointment_not_found", CANCEL, "I couldn't find that appointment."),
+        ("NOT_FOUND", "not_confirmed", CANCEL, "That appointment can't be cancelled."),
+        ("NOT_FOUND", "not_confirmed", MOVE, "That appointment can't be moved."),
+        ("NOT_FOUND", "provider_does_not_offer_service", "", "That provider doesn't offer this appointment."),
+        ("LEASE_EXPIRED", "", "confirm_booking", "The hold on that time ran out; let's find it again."),
+        ("OTP_REQUIRED", "", "", "Before I book, I need to verify your phone number with a code by text."),
+        ("BOOKING_ALREADY_CANCELLED", "", CANCEL, "That appointment is already cancelled."),
+        ("BOOKING_ALREADY_CANCELLED", "", MOVE, "That appointment was cancelled."),
+        (
+            "OUTSIDE_CANCELLATION_WINDOW", "", CANCEL,
+            "It's too close to the appointment to cancel by phone; please call the clinic.",
+        ),
+        (
+            "OUTSIDE_CANCELLATION_WINDOW", "", MOVE,
+            "It's too close to the appointment to move it by phone; please call the clinic.",
+        ),
+        ("OTP_SEND_LIMIT", "", "send_otp", "I've sent several codes already; please try again in a few minutes."),
+        ("SEND_FAILED", "", "send_otp", "I couldn't send the code just now; let's try again."),
+        ("OTP_EXPIRED", "no_current_code", "verify_otp", "That code is no longer valid; I can send a new one."),
+        ("OTP_EXPIRED", "", "verify_otp", "That code has expired; I can send a new one."),
+        ("OTP_MAX_ATTEMPTS", "", "verify_otp", "Too many tries for that code; I can send a new one."),
+        ("OTP_INVALID", "", "verify_otp", "That code doesn't match."),
+        ("DATE_IN_PAST", "", "check_availability", "That date has already passed."),
+        ("DATE_IN_PAST", "time_in_past", "reserve_slot", "That time has already passed."),
+        ("OUTSIDE_BOOKING_WINDOW", "", "check_availability", "We can't book that far ahead yet."),
+        ("OUTSIDE_BOOKING_WINDOW", "time_not_bookable", "reserve_slot", "That time can't be booked now."),
+        ("OUTSIDE_WORKING_HOURS", "", "reserve_slot", "That time isn't one of our appointment times."),
+        ("PHONE_OPTED_OUT", "", "send_confirmation", "That number has opted out of text messages."),
+        (
+            "VERIFICATION_REQUIRED", "", "confirm_booking",
+            "I can text a code to the number on file to confirm it's you. Shall I?",
+        ),
+    ],
+)  # fmt: skip
+def test_every_cause_and_reason_of_the_contract_is_worded(cause: str, reason: str, tool: str, expected: str) -> None:
+    assert failure(cause, reason, tool) == expected
+
+
+def test_the_booking_limit_is_said_with_its_number() -> None:
+    assert (
+        failure("USER_OVER_BOOKING_LIMIT", limit=3) == "You already have 3 upcoming appointments, which is our limit."
+    )
+
+
+def test_fallbacks_an_unknown_reason_the_cause_an_unknown_cause_the_tool() -> None:
+    assert failure("NOT_FOUND", "something_new", CANCEL) == "I couldn't find that."
+    assert failure("UNSPECIFIED", "", "reserve_slot") == "I couldn't hold that time."
+    assert failure("UNSPECIFIED", "", MOVE) == "I couldn't move it."
+    assert failure("SOMETHING_NEW", "", "no_such_tool") == say("failed")
+    assert failure("OTP_INVALID", language="xx") == "That code doesn't match."  # unknown language: English
+
+
+def test_every_cause_has_a_sentence_and_every_language_the_same_keys() -> None:
+    from booking.common.v1 import common_pb2 as cpb
+
+    causes = {name.removeprefix("FAILURE_CAUSE_") for name in cpb.FailureCause.keys()} - {"UNSPECIFIED"}
+    for table in LANGUAGES.values():
+        assert causes <= {cause for cause, _, _ in table.FAILURES}
+        assert set(table.SENTENCES) == set(LANGUAGES["en"].SENTENCES)
+
+
+def test_say_fills_placeholders() -> None:
+    assert say("unknown_service", names="a dental cleaning or an exam") == (
+        "I'm not sure which appointment you mean. We offer a dental cleaning or an exam."
+    )
+    assert say("which_time") == "Which time would you like? Please pick one of the times I offered."
+
+
+def test_the_bad_phone_sentence_is_written_once() -> None:
+    from tests.processes import ROOT
+
+    sentence = "That phone number doesn't sound right."
+    found = [p for p in (ROOT / "gateway").rglob("*.py") if sentence in p.read_text()]
+    assert [p.relative_to(ROOT).as_posix() for p in found] == ["gateway/speech/en.py"]
+    assert (ROOT / "gateway/speech/en.py").read_text().count(sentence) == 1

@@ -1,7 +1,12 @@
-"""Sentences a voice assistant can say. Pure: no I/O.
+"""Everything the assistant says, in one place. Pure: no I/O.
 
-Times in the clinic's local time, days relative to the caller's today ("today", "tomorrow",
-"Tuesday, December 1st"), at most a handful of options read out, never an id or ISO string.
+`say(key, **values)` words a fixed sentence and `failure(cause, reason, tool, limit)` words a
+service's refusal; both look the sentence up in one table per language (`en.py`), so a new
+language or a reworded sentence touches one file.
+
+The phrases below are English: times in the clinic's local time, days relative to the caller's
+today ("today", "tomorrow", "Tuesday, December 1st"), at most a handful of options read out,
+never an id or ISO string.
 """
 
 from __future__ import annotations
@@ -9,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import ModuleType
+
+from gateway.speech import en
 
 MAX_SPOKEN_OPTIONS = 5
 
@@ -84,3 +92,31 @@ def phone_tail(phone: str) -> str:
     """'the number ending in 4 2' — never the full number."""
     digits = [c for c in phone if c.isdigit()]
     return f"the number ending in {' '.join(digits[-2:])}" if len(digits) >= 2 else "your phone"
+
+
+# --- sentences by key and by cause -------------------------------------------------------------
+LANGUAGES: dict[str, ModuleType] = {"en": en}
+
+
+def _table(language: str) -> ModuleType:
+    return LANGUAGES.get(language, en)  # an unknown language still gets an answer
+
+
+def say(key: str, language: str = "en", **values: object) -> str:
+    """The fixed sentence `key`, its {placeholders} filled from `values`."""
+    sentence: str = _table(language).SENTENCES[key]
+    return sentence.format(**values) if values else sentence
+
+
+def failure(cause: str, reason: str = "", tool: str = "", limit: int = 0, language: str = "en") -> str:
+    """A service's refusal (cause name without prefix, snake_case reason) as a sentence.
+
+    Most specific first: cause+reason+tool, cause+reason, cause+tool, cause; then the tool's own
+    fallback, then a general one, so an unknown cause or reason is still worded sensibly."""
+    table = _table(language)
+    failures: dict[tuple[str, str, str], str] = table.FAILURES
+    for key in ((cause, reason, tool), (cause, reason, ""), (cause, "", tool), (cause, "", "")):
+        if key in failures:
+            return failures[key].format(limit=limit)
+    fallbacks: dict[str, str] = table.TOOL_FALLBACKS
+    return fallbacks.get(tool) or say("failed", language)

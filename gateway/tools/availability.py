@@ -1,0 +1,121 @@
+"""check_availability: the open times for a day or a range."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from booking.availability.v1 import availability_pb2 as apb
+from common.deadlines import GATEWAY_TO_SERVICE
+from gateway import speech
+from gateway.clinics import Named
+from gateway.tools.arguments import text_arg
+from gateway.tools.core import Tool, ToolContext, ToolResult, cause_name, refuse
+from gateway.tools.wording import options, slot_data
+
+TOOL = "check_availability"
+PARTS = {"morning": apb.PART_OF_DAY_MORNING, "afternoon": apb.PART_OF_DAY_AFTERNOON, "evening": apb.PART_OF_DAY_EVENING}
+DEFAULT_LIMIT = 10  # compact results: the model reads them
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Search:
+    date: str = ""
+    from_date: str = ""
+    to_date: str = ""
+    service_id: str = ""
+    provider_id: str = ""
+    part_of_day: apb.PartOfDay.ValueType = apb.PART_OF_DAY_UNSPECIFIED
+    limit: int = DEFAULT_LIMIT
+
+
+def named_id(
+    ctx: ToolContext, text: str, find: Callable[[str], Named | None], choices: Sequence[Named], unknown: str, cause: str
+) -> str | ToolResult:
+    """The id of the service or provider the caller named ("" when none was named)."""
+    if not text:
+        return ""
+    found = find(text)
+    if found is None:
+        return refuse(ctx.say(unknown, names=speech.join_or([c.spoken_name for c in choices])), cause)
+    return found.id
+
+
+def parse(ctx: ToolContext, args: dict[str, Any]) -> Search | ToolResult:
+    service_text = text_arg(args, "service", "service_id", "appointment_type")
+    service_id = named_id(
+        ctx, service_text, ctx.clinic.find_service, ctx.clinic.services, "unknown_service", "UNKNOWN_SERVICE"
+    )
+    if isinstance(service_id, ToolResult):
+        return service_id
+    provider_text = text_arg(args, "provider", "provider_id", "doctor")
+    provider_id = named_id(
+        ctx, provider_text, ctx.clinic.find_provider, ctx.clinic.providers, "unknown_provider", "UNKNOWN_PROVIDER"
+    )
+    if isinstance(provider_id, ToolResult):
+        return provider_id
+    limit = args.get("limit")
+    if not (isinstance(limit, int) and not isinstance(limit, bool) and 0 < limit <= MAX_LIMIT):
+        limit = DEFAULT_LIMIT
+    from_date = text_arg(args, "from", "from_date", "start_date")
+    return Search(
+        date="" if from_date else text_arg(args, "date", "day", "when"),
+        from_date=from_date,
+        to_date=text_arg(args, "to", "to_date", "end_date") if from_date else "",
+        service_id=service_id,
+        provider_id=provider_id,
+        part_of_day=PARTS.get(text_arg(args, "part_of_day").lower(), apb.PART_OF_DAY_UNSPECIFIED),
+        limit=limit,
+    )
+
+
+def request(ctx: ToolContext, search: Search) -> apb.FindSlotsRequest:
+    return apb.FindSlotsRequest(
+        tenant_id=ctx.tenant, date=search.date, from_date=search.from_date, to_date=search.to_date,
+        service_id=search.service_id, provider_id=search.provider_id, part_of_day=search.part_of_day,
+        limit=search.limit,
+    )  # fmt: skip
+
+
+def word(ctx: ToolContext, reply: apb.FindSlotsResponse) -> ToolResult:
+    slots, alternatives = list(reply.slots), list(reply.alternatives)
+    data: dict[str, Any] = {
+        "slots": [slot_data(ctx, s) for s in slots],
+        "timezone": reply.timezone,
+        "from": reply.from_date,
+        "to": reply.to_date,
+    }
+    if reply.HasField("failure"):
+        data["cause"] = cause_name(reply.failure)
+    if alternatives:
+        data["alternatives"] = [slot_data(ctx, s) for s in alternatives]
+    if slots:
+        return ToolResult(True, options(ctx, slots), data)
+    lead = nothing_free(ctx, reply)
+    if alternatives:
+        return ToolResult(True, ctx.say("next_openings", lead=lead, options=options(ctx, alternatives)), data)
+    return ToolResult(True, ctx.say("nothing_later", lead=lead), data)
+
+
+def nothing_free(ctx: ToolContext, reply: apb.FindSlotsResponse) -> str:
+    """Why there is nothing to offer: the refusal, or nothing free on the day(s) asked."""
+    if reply.HasField("failure"):
+        return speech.failure(cause_name(reply.failure), reply.failure.reason, TOOL, language=ctx.language)
+    if reply.from_date != reply.to_date:
+        return ctx.say("nothing_in_range")
+    first_day = datetime.fromisoformat(reply.from_date).date() if reply.from_date else ctx.today
+    asked = speech.day_phrase(first_day, ctx.today)
+    return ctx.say("nothing_near" if asked in ("today", "tomorrow") else "nothing_on", day=asked)
+
+
+async def find(ctx: ToolContext, search: Search) -> apb.FindSlotsResponse:
+    reply: apb.FindSlotsResponse = await ctx.backends.availability.FindSlots(
+        request(ctx, search), timeout=GATEWAY_TO_SERVICE
+    )
+    return reply
+
+
+check_availability = Tool(parse, find, lambda ctx, _, reply: word(ctx, reply))

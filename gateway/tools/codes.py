@@ -1,0 +1,85 @@
+"""send_otp and verify_otp: a one-time code by text, to prove the caller holds the phone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from booking.reservation.v1 import reservation_pb2 as rpb
+from common.deadlines import GATEWAY_TO_SERVICE
+from gateway import speech
+from gateway.tools.arguments import PhoneProblem, choose_phone, text_arg
+from gateway.tools.core import Tool, ToolContext, ToolResult, refuse, refused
+
+SEND = "send_otp"
+VERIFY = "verify_otp"
+
+
+def parse_send(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
+    """The phone to text: the caller id, or a spoken number when there is none (or the clinic
+    lets a spoken number receive codes)."""
+    spoken = text_arg(args, "phone", "phone_number", "patient_phone", limit=40)
+    choice = choose_phone(
+        ctx.caller_number, spoken, ctx.clinic.default_region,
+        spoken_wins=ctx.clinic.rules.allow_spoken_phone_for_otp,
+    )  # fmt: skip
+    if choice.problem is PhoneProblem.INVALID:
+        return refuse(ctx.say("phone_invalid"), "INVALID_PHONE")
+    if choice.problem is PhoneProblem.MISSING:
+        return refuse(ctx.say("phone_to_text"), "MISSING_ARGUMENT", field="phone")
+    return choice.phone
+
+
+def send_request(ctx: ToolContext, phone: str) -> rpb.SendOtpRequest:
+    return rpb.SendOtpRequest(
+        tenant_id=ctx.tenant, phone=phone, call_id=ctx.call_id, idempotency_key=ctx.idempotency_key
+    )
+
+
+def word_send(ctx: ToolContext, phone: str, reply: rpb.SendOtpResponse) -> ToolResult:
+    if reply.sent:
+        return ToolResult(True, ctx.say("code_sent", phone=speech.phone_tail(phone)), {"sent": True})
+    return refused(ctx, reply.failure, SEND)
+
+
+async def send_code(ctx: ToolContext, phone: str) -> rpb.SendOtpResponse:
+    reply: rpb.SendOtpResponse = await ctx.backends.reservation.SendOtp(
+        send_request(ctx, phone), timeout=GATEWAY_TO_SERVICE
+    )
+    return reply
+
+
+send_otp = Tool(parse_send, send_code, word_send)
+
+
+def parse_verify(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
+    """The code's digits ("1 2 3 4 5 6" as said); checked against the call, else the caller id."""
+    code = re.sub(r"\D", "", text_arg(args, "code", "otp", limit=40))
+    if not code:
+        return refuse(ctx.say("which_code"), "MISSING_ARGUMENT", field="code")
+    if not ctx.call_id and not ctx.caller_number:
+        return refuse(ctx.say("code_not_on_call"), "OTP_INVALID")
+    return code
+
+
+def verify_request(ctx: ToolContext, code: str) -> rpb.VerifyOtpRequest:
+    """The code is checked against the call's latest code, or the caller id's without a call."""
+    return rpb.VerifyOtpRequest(
+        tenant_id=ctx.tenant, call_id=ctx.call_id, phone="" if ctx.call_id else ctx.caller_number, code=code
+    )
+
+
+def word_verify(ctx: ToolContext, reply: rpb.VerifyOtpResponse) -> ToolResult:
+    if reply.verified:
+        return ToolResult(True, ctx.say("code_correct"), {"verified": True})
+    return refused(ctx, reply.failure, VERIFY, attempts_left=reply.attempts_left)
+
+
+async def verify_code(ctx: ToolContext, code: str) -> rpb.VerifyOtpResponse:
+    reply: rpb.VerifyOtpResponse = await ctx.backends.reservation.VerifyOtp(
+        verify_request(ctx, code), timeout=GATEWAY_TO_SERVICE
+    )
+    return reply
+
+
+verify_otp = Tool(parse_verify, verify_code, lambda ctx, _, reply: word_verify(ctx, reply))
