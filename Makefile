@@ -24,7 +24,7 @@ protos: $(DEPS)
 	$(BIN)/python tools/gen_protos.py
 
 run: all
-	$(BIN)/python -m common.stack
+	$(BIN)/python -m devkit.stack
 
 lint: all
 	$(BIN)/ruff check .
@@ -49,5 +49,5 @@ clean:
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	-$(BIN)/python -m common.embedded_pg stop
+	-$(BIN)/python -m devkit.embedded_pg stop
 	rm -rf $(VENV) .data

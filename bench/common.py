@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from common.embedded_pg import EmbeddedPostgres
 from common.migrations import apply_migrations
+from devkit.embedded_pg import EmbeddedPostgres
 
 
 @asynccontextmanager

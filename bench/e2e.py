@@ -32,10 +32,10 @@ import psutil
 from bench.common import bench_database
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
+from devkit.processes import start_module
+from devkit.real_stack import RealStack, double_bookings
+from devkit.twilio_fake import FakeTwilio, fake_twilio
 from services.availability.clinic_file import parse_clinic
-from tests.functional.real_stack import RealStack
-from tests.processes import start_module
-from tests.twilio_fake import FakeTwilio, fake_twilio
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789"
@@ -228,18 +228,6 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
-
-
-async def double_bookings(pool: asyncpg.Pool) -> int:
-    value = await pool.fetchval(
-        """
-        SELECT count(*) FROM reservation.reservations a JOIN reservation.reservations b
-          ON a.reservation_id < b.reservation_id AND a.tenant_id = b.tenant_id AND a.provider_id = b.provider_id
-         AND a.occupied && b.occupied
-        WHERE a.status IN ('HELD', 'CONFIRMED') AND b.status IN ('HELD', 'CONFIRMED')
-        """
-    )
-    return int(value)
 
 
 async def contention(url: str, pool: asyncpg.Pool) -> list[str]:

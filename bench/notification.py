@@ -11,9 +11,9 @@ import time
 
 from bench.common import bench_database
 from common.db import create_pool
+from devkit.twilio_fake import fake_twilio
 from services.notification.relay import MessageRelay
 from services.notification.senders import TwilioSender
-from tests.twilio_fake import fake_twilio
 
 MESSAGES = 2000
 

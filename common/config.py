@@ -13,6 +13,7 @@ from typing import NoReturn, TypeVar
 from urllib.parse import urlparse
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -30,29 +31,27 @@ def env_str(env: Mapping[str, str], name: str, default: str | None = None) -> st
     return value
 
 
-def env_port(env: Mapping[str, str], name: str, default: int) -> int:
+def _env_number(env: Mapping[str, str], name: str, default: N, parse: Callable[[str], N], kind: str) -> N:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        port = int(raw)
+        return parse(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a port number") from None
+        raise ConfigError(f"{name}={raw!r} is not {kind}") from None
+
+
+def env_port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _env_number(env, name, default, int, "a port number")
     if not 0 <= port <= 65535:
-        raise ConfigError(f"{name}={raw!r} is not a port number (0-65535)")
+        raise ConfigError(f"{name}={env[name]!r} is not a port number (0-65535)")
     return port
 
 
 def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    value = _env_number(env, name, default, float, "a number")
     if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+        raise ConfigError(f"{name}={env[name]!r} must be at least {minimum}")
     return value
 
 

@@ -7,9 +7,8 @@ from typing import Any
 
 import grpc
 
+from common.deadlines import CLIENT_DEFAULT
 from common.logs import REQUEST_ID_HEADER, request_id_var
-
-DEFAULT_DEADLINE_SECONDS = 3.0
 
 
 class _RequestIdAndDeadline(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
@@ -39,7 +38,7 @@ class _RequestIdAndDeadline(grpc.aio.UnaryUnaryClientInterceptor):  # type: igno
         return await continuation(details, request)
 
 
-def open_channel(target: str, default_timeout: float = DEFAULT_DEADLINE_SECONDS) -> grpc.aio.Channel:
+def open_channel(target: str, default_timeout: float = CLIENT_DEFAULT) -> grpc.aio.Channel:
     """An insecure channel to one of our services (inside the trusted network)."""
     return grpc.aio.insecure_channel(
         target,

@@ -9,12 +9,13 @@ and graceful shutdown on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import grpc
@@ -26,6 +27,8 @@ from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 log = logging.getLogger("common.grpc_server")
 
 OVERALL = ""  # the health service's name for "the whole server"
+# How long one database ping may take before the watchdog calls PostgreSQL unreachable.
+DB_PROBE_TIMEOUT_SECONDS = 2.0
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -115,7 +118,7 @@ class GrpcService:
             serving: bool | None = None
             while True:
                 try:
-                    async with asyncio.timeout(2.0):
+                    async with asyncio.timeout(DB_PROBE_TIMEOUT_SECONDS):
                         await pool.fetchval("SELECT 1")
                     ok = True
                 except Exception:  # any failure means "not ready"; asyncpg reconnects itself
@@ -131,6 +134,8 @@ class GrpcService:
     async def stop(self, grace: float) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
 
@@ -163,8 +168,12 @@ async def create_server(
     return service
 
 
+class Stoppable(Protocol):
+    async def stop(self, grace: float) -> None: ...
+
+
 async def serve_until_signalled(
-    service: GrpcService, grace: float, on_stop: Callable[[], Awaitable[None]] | None = None
+    service: Stoppable, grace: float, on_stop: Callable[[], Awaitable[None]] | None = None
 ) -> None:
     """Run until SIGTERM/SIGINT, then go NOT_SERVING, finish in-flight calls and stop."""
     loop = asyncio.get_running_loop()

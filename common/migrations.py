@@ -31,6 +31,8 @@ class MigrationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Migration:
+    """One numbered SQL file as read from migrations/."""
+
     version: int
     name: str
     sql: str

@@ -1,8 +1,9 @@
 """Process lifecycle shared by the three gRPC services.
 
-`python -m services.<svc>` reads its config, then `run_service` opens the database
+`python -m services.<svc>` reads its config, then `main` opens the database
 pool, applies migrations (advisory-locked, so simultaneous starts don't race), starts
-the gRPC server, and serves until SIGTERM/SIGINT.
+the gRPC server, and serves until SIGTERM/SIGINT. The tests stop the same runtime the
+same way (`BackgroundRuntime.stop`), so there is one shutdown path.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -25,51 +26,43 @@ log = logging.getLogger("common.service")
 
 
 @dataclass
-class Running:
-    """A started service: its server plus whatever must be closed on shutdown."""
-
-    grpc: GrpcService
-    close: Callable[[], Awaitable[None]]
-
-
-Starter = Callable[[ServiceConfig, asyncpg.Pool], Awaitable[Running]]
-
-
-@dataclass
 class BackgroundRuntime:
-    """A started gRPC server plus its background workers (relays, sweepers), stopped together."""
+    """A started gRPC server, its background workers (relays, sweepers) and what to release
+    after them (channels, senders), stopped together by `stop`."""
 
     grpc: GrpcService
-    tasks: list[asyncio.Task[None]]
-    on_stop: Callable[[], Awaitable[None]] | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    close: Callable[[], Awaitable[None]] | None = None
 
     @property
     def port(self) -> int:
         return self.grpc.port
 
     async def stop(self, grace: float) -> None:
+        """Finish in-flight calls, then cancel the workers and wait until they have let go
+        (a relay mid-query must not find its pool closed), then release the rest."""
         await self.grpc.stop(grace)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.on_stop is not None:
-            await self.on_stop()
+        if self.close is not None:
+            await self.close()
+
+
+# The name the service starters use for what they return.
+Running = BackgroundRuntime
+Starter = Callable[[ServiceConfig, asyncpg.Pool], Awaitable[BackgroundRuntime]]
 
 
 async def _run(cfg: ServiceConfig, start: Starter) -> None:
     await apply_migrations(cfg.database_url)
     pool = await create_pool(cfg.database_url, max_size=cfg.db_pool_size)
-    running = await start(cfg, pool)
-    running.grpc.watch_database(pool)
-    log.info("listening", extra={"port": running.grpc.port, "host": cfg.host})
-
-    async def close() -> None:
-        await running.close()
-        await pool.close()
-
-    await serve_until_signalled(running.grpc, cfg.shutdown_grace_seconds, close)
+    runtime = await start(cfg, pool)
+    runtime.grpc.watch_database(pool)
+    log.info("listening", extra={"port": runtime.port, "host": cfg.host})
+    await serve_until_signalled(runtime, cfg.shutdown_grace_seconds, pool.close)
 
 
 def main(name: str, port_var: str, default_port: int, start: Starter) -> None:

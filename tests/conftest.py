@@ -16,8 +16,8 @@ import pytest
 from hypothesis import settings
 
 from common.db import create_pool
-from common.embedded_pg import EmbeddedPostgres
 from common.migrations import apply_migrations
+from devkit.embedded_pg import EmbeddedPostgres
 
 SCHEMAS = ("availability", "reservation", "notification")
 

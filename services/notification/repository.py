@@ -7,6 +7,9 @@ from datetime import datetime
 
 import asyncpg
 
+from common.db import Connection
+from common.relay import Queue
+
 # How far a status has come; a callback never moves a message backwards.
 STATUS_RANK = {"QUEUED": 0, "SENT": 1, "UNDELIVERED": 2, "FAILED": 2, "DELIVERED": 3, "SUPPRESSED": 3}
 
@@ -28,6 +31,42 @@ class MessageRow:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A message the SMS relay claimed (the columns MESSAGE_QUEUE returns)."""
+
+    tenant_id: str
+    message_id: str
+    kind: str
+    to_phone: str
+    body: str
+    attempts: int
+
+
+# Messages due for sending, as the SMS relay claims them.
+MESSAGE_QUEUE = Queue(
+    table="notification.messages",
+    key="message_id",
+    due="status = 'QUEUED' AND next_attempt_at <= $1",
+    returning="t.tenant_id, t.message_id::text AS message_id, t.kind, t.to_phone, t.body, t.attempts",
+)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The outcome of one send attempt, as recorded for a claimed message."""
+
+    status: str
+    at: datetime
+    next_attempt_at: datetime | None
+    outcome: str
+    http_status: int | None
+    provider_sid: str
+    error_code: str
+    error_message: str
+    scrub_codes: bool  # one-time codes are kept in clear only until they are handed to Twilio
+
+
 COLUMNS = """tenant_id, message_id::text AS message_id, dedupe_key, kind, to_phone, body, segments, status,
     attempts, provider_sid, error_code, created_at, updated_at"""
 
@@ -36,6 +75,13 @@ class NotificationRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
+    async def is_opted_out(self, tenant_id: str, phone: str, conn: Connection | None = None) -> bool:
+        return bool(
+            await (conn or self.pool).fetchval(
+                "SELECT opted_out FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $2", tenant_id, phone
+            )
+        )
+
     async def enqueue(
         self, tenant_id: str, dedupe_key: str, kind: str, to_phone: str, body: str, segments: int
     ) -> tuple[MessageRow, bool]:
@@ -43,10 +89,7 @@ class NotificationRepository:
 
         Returns (message, created)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            opted_out = await conn.fetchval(
-                "SELECT opted_out FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $2", tenant_id, to_phone
-            )
-            status = "SUPPRESSED" if opted_out else "QUEUED"
+            status = "SUPPRESSED" if await self.is_opted_out(tenant_id, to_phone, conn) else "QUEUED"
             row = await conn.fetchrow(
                 f"""
                 INSERT INTO notification.messages (tenant_id, dedupe_key, kind, to_phone, body, segments, status)
@@ -109,6 +152,34 @@ class NotificationRepository:
             source[:200],
         )
         return bool(previous) != opted_out
+
+    async def settle(self, tenant_id: str, message_id: str, attempt: int, token: str, outcome: Settlement) -> None:
+        """Record one send attempt and move the message on, if `token`'s worker still holds it."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """
+                INSERT INTO notification.message_attempts
+                    (tenant_id, message_id, attempt, at, outcome, http_status, error_code, error_message)
+                VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8)
+                ON CONFLICT DO NOTHING
+                """,
+                tenant_id, message_id, attempt, outcome.at, outcome.outcome,
+                outcome.http_status, outcome.error_code, outcome.error_message,
+            )  # fmt: skip
+            await conn.execute(
+                """
+                UPDATE notification.messages SET
+                    status = $4, claimed_until = NULL, updated_at = $5,
+                    next_attempt_at = COALESCE($6, next_attempt_at),
+                    provider_sid = CASE WHEN $7 = '' THEN provider_sid ELSE $7 END,
+                    error_code = $8, error_message = $9,
+                    sent_at = CASE WHEN $4 = 'SENT' THEN $5 ELSE sent_at END,
+                    body = CASE WHEN $10 THEN regexp_replace(body, '[0-9]{4,8}', '******', 'g') ELSE body END
+                WHERE tenant_id = $1 AND message_id = $2::uuid AND claimed_by = $3
+                """,
+                tenant_id, message_id, token, outcome.status, outcome.at, outcome.next_attempt_at,
+                outcome.provider_sid, outcome.error_code, outcome.error_message, outcome.scrub_codes,
+            )  # fmt: skip
 
     async def opt_out_state(self, tenant_id: str, phone: str) -> tuple[bool, datetime | None]:
         row = await self.pool.fetchrow(

@@ -12,7 +12,7 @@ import grpc
 from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from common.config import ServiceConfig
 from common.grpc_server import create_server as create_grpc_server
-from common.service import BackgroundRuntime, Running, Starter
+from common.service import BackgroundRuntime, Starter
 from services.notification.config import TwilioConfig
 from services.notification.relay import MessageRelay
 from services.notification.senders import LocalSender, Sender, TwilioSender
@@ -59,15 +59,7 @@ async def create_server(
 
 
 def starter(twilio: TwilioConfig) -> Starter:
-    async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
-        sender = make_sender(twilio)
-        runtime = await create_server(cfg.host, cfg.port, pool, sender=sender)
-
-        async def close() -> None:
-            for task in runtime.tasks:
-                task.cancel()
-            await sender.close()
-
-        return Running(grpc=runtime.grpc, close=close)
+    async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> BackgroundRuntime:
+        return await create_server(cfg.host, cfg.port, pool, sender=make_sender(twilio))
 
     return start

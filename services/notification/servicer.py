@@ -62,6 +62,15 @@ def message_of(row: MessageRow) -> pb.Message:
     )
 
 
+async def tenant_and_phone(
+    request: pb.OptOutRequest | pb.OptInRequest | pb.GetOptOutRequest, context: grpc.aio.ServicerContext
+) -> tuple[str, str]:
+    """The tenant and the E.164 phone an opt-out request is about (INVALID_ARGUMENT otherwise)."""
+    if not request.tenant_id:
+        await invalid(context, "tenant_id is required")
+    return request.tenant_id, await e164(context, "phone", request.phone)
+
+
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -98,12 +107,8 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         )
         reply = pb.EnqueueSmsResponse(message_id=row.message_id, created=created, status=STATUSES[row.status])
         if row.status == "SUPPRESSED":
-            reply.failure.CopyFrom(
-                common_pb2.Failure(
-                    cause=common_pb2.FAILURE_CAUSE_PHONE_OPTED_OUT,
-                    message="That number has opted out of text messages.",
-                )
-            )
+            # A cause only: the gateway's speech layer words it.
+            reply.failure.CopyFrom(common_pb2.Failure(cause=common_pb2.FAILURE_CAUSE_PHONE_OPTED_OUT))
         return reply
 
     async def GetMessage(
@@ -129,30 +134,24 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         return pb.ListMessagesResponse(messages=[message_of(r) for r in rows])
 
     async def OptOut(self, request: pb.OptOutRequest, context: grpc.aio.ServicerContext) -> pb.OptOutResponse:
-        if not request.tenant_id:
-            await invalid(context, "tenant_id is required")
-        phone = await e164(context, "phone", request.phone)
-        return pb.OptOutResponse(
-            changed=await self.repository.set_opt_out(request.tenant_id, phone, True, request.source)
-        )
+        return pb.OptOutResponse(changed=await self._set_opt_out(request, context, opted_out=True))
 
     async def OptIn(self, request: pb.OptInRequest, context: grpc.aio.ServicerContext) -> pb.OptInResponse:
-        if not request.tenant_id:
-            await invalid(context, "tenant_id is required")
-        phone = await e164(context, "phone", request.phone)
-        return pb.OptInResponse(
-            changed=await self.repository.set_opt_out(request.tenant_id, phone, False, request.source)
-        )
+        return pb.OptInResponse(changed=await self._set_opt_out(request, context, opted_out=False))
 
     async def GetOptOut(self, request: pb.GetOptOutRequest, context: grpc.aio.ServicerContext) -> pb.GetOptOutResponse:
-        if not request.tenant_id:
-            await invalid(context, "tenant_id is required")
-        phone = await e164(context, "phone", request.phone)
-        opted_out, since = await self.repository.opt_out_state(request.tenant_id, phone)
+        tenant_id, phone = await tenant_and_phone(request, context)
+        opted_out, since = await self.repository.opt_out_state(tenant_id, phone)
         reply = pb.GetOptOutResponse(opted_out=opted_out)
         if since is not None:
             reply.since.CopyFrom(timestamp(since))
         return reply
+
+    async def _set_opt_out(
+        self, request: pb.OptOutRequest | pb.OptInRequest, context: grpc.aio.ServicerContext, *, opted_out: bool
+    ) -> bool:
+        tenant_id, phone = await tenant_and_phone(request, context)
+        return await self.repository.set_opt_out(tenant_id, phone, opted_out, request.source)
 
     async def RecordDeliveryStatus(
         self, request: pb.RecordDeliveryStatusRequest, context: grpc.aio.ServicerContext

@@ -71,9 +71,8 @@ async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
     runtime = await create_server(cfg.host, cfg.port, deps)
 
     async def close() -> None:
-        for task in runtime.tasks:
-            task.cancel()
         await availability_channel.close()
         await notification_channel.close()
 
-    return Running(grpc=runtime.grpc, close=close)
+    runtime.close = close  # after its relay and sweeper have stopped (BackgroundRuntime.stop)
+    return runtime

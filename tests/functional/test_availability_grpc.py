@@ -14,9 +14,9 @@ import pytest
 
 from booking.availability.v1 import availability_pb2 as pb
 from booking.common.v1 import common_pb2
+from devkit.processes import ROOT
 from services.availability.clinic_file import load_clinic_file
 from tests.conftest import Clock, Stack
-from tests.processes import ROOT
 
 NY = ZoneInfo("America/New_York")
 DEMO_FILE = ROOT / "clinics" / "demo.yaml"

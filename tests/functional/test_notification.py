@@ -12,10 +12,10 @@ import pytest
 
 from booking.common.v1 import common_pb2
 from booking.notification.v1 import notification_pb2 as pb
+from devkit.twilio_fake import FakeTwilio, fake_twilio
 from services.notification.relay import MessageRelay
 from services.notification.senders import TwilioSender
 from tests.conftest import Clock, Stack
-from tests.twilio_fake import FakeTwilio, fake_twilio
 
 ACCOUNT = "AC" + "0" * 32
 TOKEN = "test-auth-token"

@@ -11,11 +11,11 @@ import asyncpg
 from booking.availability.v1 import availability_pb2 as apb
 from booking.notification.v1 import notification_pb2 as npb
 from booking.reservation.v1 import reservation_pb2 as pb
+from devkit.twilio_fake import fake_twilio
 from services.notification.senders import TwilioSender
 from services.notification.server import create_server as create_notification
 from tests.conftest import Clock, Stack
 from tests.functional.booking import CAUSE, book, hold, load_clinic, phone, ts, tuesday
-from tests.twilio_fake import fake_twilio
 
 
 async def test_confirm_turns_the_hold_into_an_appointment_with_history(

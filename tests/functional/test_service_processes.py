@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 
 import grpc
@@ -11,7 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.processes import ROOT, start_module
+from devkit.processes import spawn, start_module
 
 SERVICES = [
     ("availability", "AVAILABILITY_PORT", "booking.availability.v1.AvailabilityService"),
@@ -72,15 +71,7 @@ async def test_bad_env_value_exits_2_with_one_line_naming_the_variable(
     module: str, env: dict[str, str], variable: str, database_url: str
 ) -> None:
     full_env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", **env}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        env=full_env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn(module, env=full_env, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     lines = stderr.decode().strip().splitlines()

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from devkit.processes import ROOT
+from devkit.vapi_fake import FakeVapi, an_assistant, fake_vapi
 from gateway.tool_definitions import vapi_tools
 from gateway.vapi_admin import AdminError, sync
-from tests.processes import ROOT
-from tests.vapi_fake import FakeVapi, an_assistant, fake_vapi
 
 BASE = "https://booking.example.com"
 

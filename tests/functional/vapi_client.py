@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient, TestServer
 
 from booking.availability.v1 import availability_pb2 as apb
+from devkit.processes import ROOT
 from gateway.app import create_app
 from services.availability.clinic_file import load_clinic_file
 from tests.conftest import Clock, GatewayClient, Stack
-from tests.processes import ROOT
 
 SECRET = "demo-secret-for-tests-0123456789"
 NY = ZoneInfo("America/New_York")

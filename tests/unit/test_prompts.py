@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from booking.availability.v1 import availability_pb2 as apb
+from devkit.processes import ROOT
 from gateway.clinics import ClinicInfo, Named
 from gateway.prompts import booking_prompt, lead_prompt
 from services.availability.clinic_file import load_clinic_file
-from tests.processes import ROOT
 
 
 def demo_clinic() -> ClinicInfo:

@@ -215,7 +215,7 @@ def test_say_fills_placeholders() -> None:
 
 
 def test_the_bad_phone_sentence_is_written_once() -> None:
-    from tests.processes import ROOT
+    from devkit.processes import ROOT
 
     sentence = "That phone number doesn't sound right."
     found = [p for p in (ROOT / "gateway").rglob("*.py") if sentence in p.read_text()]

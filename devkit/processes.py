@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -28,18 +29,24 @@ class Proc:
         return code
 
 
+async def spawn(
+    module: str,
+    *args: str,
+    env: dict[str, str],
+    stdout: int | None = asyncio.subprocess.PIPE,
+    stderr: int | None = asyncio.subprocess.STDOUT,
+    new_session: bool = False,
+) -> asyncio.subprocess.Process:
+    """`python -m module args…` from the repository root: the one way our processes are started."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, env=env, cwd=ROOT, stdout=stdout, stderr=stderr,
+        start_new_session=new_session,
+    )  # fmt: skip
+
+
 async def start_module(module: str, env: dict[str, str], timeout: float = 30.0) -> Proc:
     """Run `python -m module` and wait for its "listening" log line."""
-    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        env=full_env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await spawn(module, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
     port_future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -57,7 +64,8 @@ async def start_module(module: str, env: dict[str, str], timeout: float = 30.0) 
     try:
         port = await asyncio.wait_for(asyncio.shield(port_future), timeout)
     except BaseException:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):  # it may have exited already
+            process.kill()
         await process.wait()
         raise
     return Proc(process, port, lines, reader)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from tests.local_http import serving
+from devkit.local_http import serving
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.local_http import serving
+from devkit.local_http import serving
 
 STAMP = {"orgId": "org-1", "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z"}
 

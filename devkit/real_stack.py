@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import asyncpg
 
-from common.embedded_pg import free_port
-from tests.processes import Proc, start_module
+from devkit.embedded_pg import free_port
+from devkit.processes import Proc, start_module
 
 MODULES = {
     "availability": ("services.availability", "AVAILABILITY"),
@@ -82,3 +83,16 @@ async def tool(
         assert status == 200, f"{status}: {text}"
         payload = json.loads(text)
     return status, json.loads(payload["results"][0]["result"])
+
+
+async def double_bookings(pool: asyncpg.Pool) -> int:
+    """Pairs of live reservations of one provider that overlap (the exclusion constraint says 0)."""
+    value = await pool.fetchval(
+        """
+        SELECT count(*) FROM reservation.reservations a JOIN reservation.reservations b
+          ON a.reservation_id < b.reservation_id AND a.tenant_id = b.tenant_id AND a.provider_id = b.provider_id
+         AND a.occupied && b.occupied
+        WHERE a.status IN ('HELD', 'CONFIRMED') AND b.status IN ('HELD', 'CONFIRMED')
+        """
+    )
+    return int(value)

@@ -19,14 +19,13 @@ import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncpg
 
-from common.embedded_pg import EmbeddedPostgres, free_port
 from common.migrations import apply_migrations
+from devkit.embedded_pg import EmbeddedPostgres, free_port
+from devkit.processes import ROOT, spawn
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO_CLINIC_FILE = ROOT / "clinics" / "demo.yaml"
 STOP_TIMEOUT_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 30.0
@@ -72,17 +71,9 @@ async def forward_output(child: Child) -> None:
         child.port.set_exception(RuntimeError(f"{child.name} exited before listening"))
 
 
-async def spawn(name: str, module: str, env: dict[str, str]) -> Child:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=None,
-        start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
-    )
+async def start_child(name: str, module: str, env: dict[str, str]) -> Child:
+    # A session of its own: Ctrl-C reaches the supervisor only; it stops children in order.
+    process = await spawn(module, env=env, stderr=None, new_session=True)
     child = Child(name, process)
     _background.add(asyncio.create_task(forward_output(child)))
     return child
@@ -104,10 +95,56 @@ async def stop_children(children: list[Child]) -> None:
 async def load_demo_clinic(env: dict[str, str]) -> bool:
     if not DEMO_CLINIC_FILE.exists():
         return False
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.availability", "load-clinic", str(DEMO_CLINIC_FILE), env=env, cwd=ROOT
+    process = await spawn(
+        "services.availability", "load-clinic", str(DEMO_CLINIC_FILE), env=env, stdout=None, stderr=None
     )
     return await process.wait() == 0
+
+
+PROCESSES = (
+    ("availability", "services.availability", "AVAILABILITY_PORT", "AVAILABILITY_ADDR", 50051),
+    ("reservation", "services.reservation", "RESERVATION_PORT", "RESERVATION_ADDR", 50052),
+    ("notification", "services.notification", "NOTIFICATION_PORT", "NOTIFICATION_ADDR", 50053),
+    ("gateway", "gateway", "GATEWAY_PORT", "", 8080),
+)
+
+
+def assign_ports(env: dict[str, str]) -> None:
+    """Services call each other, so every address must be known before any starts: a port
+    of 0 is replaced by a free port chosen here (tests use this to run beside others)."""
+    for _, _, port_var, addr_var, default in PROCESSES:
+        port = int(env.get(port_var) or default)
+        env[port_var] = str(port or free_port())
+        if addr_var:
+            env[addr_var] = f"127.0.0.1:{env[port_var]}"
+
+
+def announce(env: dict[str, str], gateway_port: int) -> None:
+    url = f"http://127.0.0.1:{gateway_port}"
+    say(f"gateway: {url}   (ready: {url}/ready)")
+    say(f"demo tenant secret: {env['DEMO_TENANT_SECRET']}")
+    say(
+        "try: curl -s -X POST "
+        f"{url}/vapi/demo -H 'Authorization: Bearer {env['DEMO_TENANT_SECRET']}' "
+        '-H \'Content-Type: application/json\' -d \'{"message": {"type": "tool-calls", '
+        '"toolCallList": [{"id": "call_1", "type": "function", "function": '
+        '{"name": "check_availability", "arguments": {"date": "tomorrow"}}}]}}\''
+    )
+    say("Ctrl-C stops everything")
+
+
+async def supervise(children: list[Child], stop: asyncio.Event) -> int:
+    """Wait for Ctrl-C/SIGTERM (exit 0) or for a child to die (exit 1)."""
+    exited = [asyncio.create_task(child.process.wait()) for child in children]
+    stopping = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopping, *exited], return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if stopping not in done:
+        dead = [c.name for c in children if c.process.returncode is not None]
+        say(f"{', '.join(dead)} exited unexpectedly; stopping the stack")
+        code = 1
+    stopping.cancel()
+    return code
 
 
 async def run() -> int:
@@ -128,49 +165,14 @@ async def run() -> int:
         say(f"migrations applied: {len(applied)}")
         env.setdefault("DEMO_TENANT_SECRET", secrets.token_urlsafe(24))
         env["PYTHONUNBUFFERED"] = "1"
-
-        processes = (
-            ("availability", "services.availability", "AVAILABILITY_PORT", "AVAILABILITY_ADDR", 50051),
-            ("reservation", "services.reservation", "RESERVATION_PORT", "RESERVATION_ADDR", 50052),
-            ("notification", "services.notification", "NOTIFICATION_PORT", "NOTIFICATION_ADDR", 50053),
-            ("gateway", "gateway", "GATEWAY_PORT", "", 8080),
-        )
-        # Services call each other, so every address must be known before any starts: a port
-        # of 0 is replaced by a free port chosen here (tests use this to run beside others).
-        for _, _, port_var, addr_var, default in processes:
-            port = int(env.get(port_var) or default)
-            env[port_var] = str(port or free_port())
-            if addr_var:
-                env[addr_var] = f"127.0.0.1:{env[port_var]}"
-        for name, module, _, _, _ in processes:
-            children.append(await spawn(name, module, env))
+        assign_ports(env)
+        for name, module, _, _, _ in PROCESSES:
+            children.append(await start_child(name, module, env))
         ports = [await asyncio.wait_for(asyncio.shield(child.port), START_TIMEOUT_SECONDS) for child in children]
-        gateway_port = ports[-1]
-
         if await load_demo_clinic(env):
             say("demo clinic loaded as tenant 'demo'")
-        url = f"http://127.0.0.1:{gateway_port}"
-        say(f"gateway: {url}   (ready: {url}/ready)")
-        say(f"demo tenant secret: {env['DEMO_TENANT_SECRET']}")
-        say(
-            "try: curl -s -X POST "
-            f"{url}/vapi/demo -H 'Authorization: Bearer {env['DEMO_TENANT_SECRET']}' "
-            '-H \'Content-Type: application/json\' -d \'{"message": {"type": "tool-calls", '
-            '"toolCallList": [{"id": "call_1", "type": "function", "function": '
-            '{"name": "check_availability", "arguments": {"date": "tomorrow"}}}]}}\''
-        )
-        say("Ctrl-C stops everything")
-
-        exited = [asyncio.create_task(child.process.wait()) for child in children]
-        stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([stopping, *exited], return_when=asyncio.FIRST_COMPLETED)
-        code = 0
-        if stopping not in done:
-            dead = [c.name for c in children if c.process.returncode is not None]
-            say(f"{', '.join(dead)} exited unexpectedly; stopping the stack")
-            code = 1
-        stopping.cancel()
-        return code
+        announce(env, ports[-1])
+        return await supervise(children, stop)
     except (TimeoutError, RuntimeError) as error:
         say(f"start failed: {error or 'a process did not report its port in time'}")
         return 1

@@ -7,8 +7,8 @@ pg_ctl run as an unprivileged account that owns the data directory, because
 PostgreSQL refuses to run as root. A server left running by a killed launcher is
 found through its postmaster.pid and reused rather than started twice.
 
-    python -m common.embedded_pg start   # start (or find) it and print its URL
-    python -m common.embedded_pg stop
+    python -m devkit.embedded_pg start   # start (or find) it and print its URL
+    python -m devkit.embedded_pg stop
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ class EmbeddedPostgres:
 
 def main(argv: list[str]) -> int:
     if argv not in (["start"], ["stop"]):
-        print("usage: python -m common.embedded_pg start|stop", file=sys.stderr)
+        print("usage: python -m devkit.embedded_pg start|stop", file=sys.stderr)
         return 2
     server = EmbeddedPostgres()
     if argv == ["start"]:
