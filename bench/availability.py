@@ -14,13 +14,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import grpc
-
 from bench.common import bench_database, percentiles
 from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
 from booking.reservation.v1 import reservation_pb2_grpc
 from common.db import create_pool
+from common.grpc_client import open_channel
 from services.availability.clinic import build_clinic
 from services.availability.clinic_file import parse_clinic
 from services.availability.server import create_server as create_availability
@@ -70,9 +69,9 @@ async def main() -> None:
         r_deps = ReservationDeps(pool=pool)
         availability = await create_availability("127.0.0.1", 0, a_deps)
         reservation = await create_reservation("127.0.0.1", 0, r_deps)
-        r_channel = grpc.aio.insecure_channel(f"127.0.0.1:{reservation.port}")
+        r_channel = open_channel(f"127.0.0.1:{reservation.port}")
         a_deps.reservation = reservation_pb2_grpc.ReservationServiceStub(r_channel)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{availability.port}")
+        channel = open_channel(f"127.0.0.1:{availability.port}")
         stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
         await stub.UpsertClinic(pb.UpsertClinicRequest(clinic=config))
 

@@ -12,6 +12,9 @@ import asyncpg
 
 from common.migrations import apply_migrations
 from devkit.embedded_pg import EmbeddedPostgres
+from devkit.local_secrets import use_throwaway_secrets
+
+use_throwaway_secrets(os.environ)  # the service token and key-encryption key every process needs
 
 
 @asynccontextmanager

@@ -26,12 +26,12 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import grpc
 import psutil
 
 from bench.common import bench_database
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
+from common.grpc_client import open_channel
 from devkit.processes import start_module
 from devkit.real_stack import RealStack, double_bookings
 from devkit.twilio_fake import FakeTwilio, fake_twilio
@@ -291,7 +291,7 @@ async def main() -> None:
         await stack.start_all()
         baseline = await start_module("bench.baseline", {"DATABASE_URL": url, "BASELINE_PORT": "0"})
         try:
-            async with grpc.aio.insecure_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
+            async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
                 await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
                     apb.UpsertClinicRequest(clinic=parse_clinic(bench_clinic(), {}))
                 )

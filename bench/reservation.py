@@ -10,14 +10,13 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-import grpc
-
 from bench.common import bench_database, percentiles
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
 from booking.reservation.v1 import reservation_pb2 as pb
 from booking.reservation.v1 import reservation_pb2_grpc
 from common.db import create_pool
+from common.grpc_client import open_channel
 from services.availability.clinic_file import parse_clinic
 from services.availability.server import create_server as create_availability
 from services.availability.servicer import AvailabilityDeps
@@ -56,8 +55,8 @@ async def main() -> None:
         a_deps, r_deps = AvailabilityDeps(pool=pool), ReservationDeps(pool=pool)
         availability = await create_availability("127.0.0.1", 0, a_deps)
         reservation = await create_reservation("127.0.0.1", 0, r_deps, background=False)
-        a_channel = grpc.aio.insecure_channel(f"127.0.0.1:{availability.port}")
-        r_channel = grpc.aio.insecure_channel(f"127.0.0.1:{reservation.port}")
+        a_channel = open_channel(f"127.0.0.1:{availability.port}")
+        r_channel = open_channel(f"127.0.0.1:{reservation.port}")
         a_deps.reservation = reservation_pb2_grpc.ReservationServiceStub(r_channel)
         r_deps.availability = availability_pb2_grpc.AvailabilityServiceStub(a_channel)
         stub = reservation_pb2_grpc.ReservationServiceStub(r_channel)

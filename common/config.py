@@ -99,6 +99,9 @@ class ServiceConfig:
         cls, name: str, port_var: str, default_port: int, env: Mapping[str, str] | None = None
     ) -> ServiceConfig:
         env = os.environ if env is None else env
+        from common.security import GrpcSecurity  # common.security imports this module
+
+        GrpcSecurity.from_env(env)  # the service token and TLS files: a bad one stops the start
         return cls(
             name=name,
             host=env_str(env, "BIND_HOST", "127.0.0.1"),

@@ -18,7 +18,9 @@ from typing import Any, Protocol
 
 import grpc
 
+from booking.availability.v1 import availability_pb2, availability_pb2_grpc
 from common import api_keys
+from common.deadlines import SERVICE_TO_SERVICE
 from common.lru import TtlLru
 from common.security import GrpcSecurity, bearer
 
@@ -58,6 +60,22 @@ class CachedTenantKeys:
             known = await self.resolve(key) or ""
             self.cache.put(digest, known)
         return known or None
+
+    def forget(self) -> None:
+        """Drop every remembered answer (this process just revoked a key)."""
+        self.cache = TtlLru(KEY_CACHE_SIZE, self.cache.ttl)
+
+
+def remote_keys(availability: Callable[[], availability_pb2_grpc.AvailabilityServiceStub]) -> CachedTenantKeys:
+    """Keys checked by asking availability (which owns them), for the other services."""
+
+    async def resolve(key: str) -> str | None:
+        reply = await availability().AuthenticateApiKey(
+            availability_pb2.AuthenticateApiKeyRequest(key=key), timeout=SERVICE_TO_SERVICE
+        )
+        return reply.tenant_id or None
+
+    return CachedTenantKeys(resolve)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
@@ -22,7 +23,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from common.grpc_auth import AuthInterceptor, NoTenantKeys, TenantKeys
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from common.security import GrpcSecurity, process_security
 
 log = logging.getLogger("common.grpc_server")
 
@@ -90,6 +93,21 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         )
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may call a server: the service token, plus tenant API keys when `keys` can resolve
+    them; `service_only` lists full method names a tenant key may never call."""
+
+    keys: TenantKeys = field(default_factory=NoTenantKeys)
+    service_only: frozenset[str] = frozenset()
+    security: GrpcSecurity | None = None  # None: this process's settings from the environment
+
+
+def methods(service_full_name: str, *names: str) -> frozenset[str]:
+    """Full gRPC method names ("/pkg.Service/Method") for an Access's service_only."""
+    return frozenset(f"/{service_full_name}/{name}" for name in names)
+
+
 class GrpcService:
     """A started gRPC server with its health servicer and bound port."""
 
@@ -145,10 +163,16 @@ async def create_server(
     port: int,
     register: Callable[[grpc.aio.Server], None],
     service_names: Iterable[str],
+    access: Access | None = None,
 ) -> GrpcService:
-    """Build, bind and start a server. Port 0 binds a free port (read it back from `.port`)."""
+    """Build, bind and start a server. Port 0 binds a free port (read it back from `.port`).
+
+    Every method but health and reflection is authenticated (`access`, default: this process's
+    INTERNAL_API_TOKEN and TLS settings, service token only)."""
+    access = access or Access()
+    security = access.security or process_security()
     server = grpc.aio.server(
-        interceptors=[ServerInterceptor()],
+        interceptors=[ServerInterceptor(), AuthInterceptor(security, access.keys, access.service_only)],
         options=[("grpc.so_reuseport", 0)],
     )
     register(server)
@@ -159,7 +183,9 @@ async def create_server(
         [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    credentials = security.server_credentials()
+    address = f"{host}:{port}"
+    bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if bound == 0:
         raise OSError(f"could not bind gRPC server to {host}:{port}")
     await server.start()

@@ -1,6 +1,7 @@
 """`make run`: the whole stack under one supervisor.
 
-Starts an embedded PostgreSQL when DATABASE_URL is unset, applies migrations,
+Starts an embedded PostgreSQL when DATABASE_URL is unset, applies migrations, generates the
+service token, the key-encryption key and the demo secret once (kept in .data/secrets.json),
 starts availability, reservation, notification and the gateway as child
 processes (forwarding their JSON logs), loads the demo clinic, prints the gateway
 URL, the demo secret and a sample curl, and on Ctrl-C/SIGTERM stops every child
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ import asyncpg
 
 from common.migrations import apply_migrations
 from devkit.embedded_pg import EmbeddedPostgres, free_port
+from devkit.local_secrets import SECRETS_FILE, local_secrets
 from devkit.processes import ROOT, spawn
 
 DEMO_CLINIC_FILE = ROOT / "clinics" / "demo.yaml"
@@ -122,7 +123,11 @@ def assign_ports(env: dict[str, str]) -> None:
 def announce(env: dict[str, str], gateway_port: int) -> None:
     url = f"http://127.0.0.1:{gateway_port}"
     say(f"gateway: {url}   (ready: {url}/ready)")
-    say(f"demo tenant secret: {env['DEMO_TENANT_SECRET']}")
+    say(f"demo tenant secret: {env['DEMO_TENANT_SECRET']}   (kept in {SECRETS_FILE.relative_to(ROOT)})")
+    say(
+        f"gRPC APIs: availability {env['AVAILABILITY_ADDR']}, reservation {env['RESERVATION_ADDR']}, "
+        f"notification {env['NOTIFICATION_ADDR']}; authorization: Bearer $INTERNAL_API_TOKEN (in the same file)"
+    )
     say(
         "try: curl -s -X POST "
         f"{url}/vapi/demo -H 'Authorization: Bearer {env['DEMO_TENANT_SECRET']}' "
@@ -163,7 +168,8 @@ async def run() -> int:
             say(f"embedded PostgreSQL on 127.0.0.1:{embedded.port} (data in .data/)")
         applied = await apply_migrations(env["DATABASE_URL"])
         say(f"migrations applied: {len(applied)}")
-        env.setdefault("DEMO_TENANT_SECRET", secrets.token_urlsafe(24))
+        env.update(local_secrets(env))
+        env["READY_TENANTS"] = "demo"  # the gateway is ready once the demo clinic is loaded
         env["PYTHONUNBUFFERED"] = "1"
         assign_ports(env)
         for name, module, _, _, _ in PROCESSES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import grpc
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -52,7 +53,18 @@ async def ready(request: web.Request) -> web.Response:
     down = await request.app[BACKENDS].not_serving()
     if down:
         return web.json_response({"ready": False, "down": down}, status=503)
+    missing = [t for t in request.app[CONFIG].ready_tenants if not await has_clinic(request.app, t)]
+    if missing:
+        return web.json_response({"ready": False, "clinics_not_loaded": missing}, status=503)
     return web.json_response({"ready": True})
+
+
+async def has_clinic(app: web.Application, tenant: str) -> bool:
+    try:
+        await app[CLINICS].get(tenant)
+    except grpc.aio.AioRpcError:
+        return False
+    return True
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -87,6 +87,7 @@ class TenantAuth:
         self._seen: TtlLru[str, bool] = TtlLru(CACHE_SIZE * 8, 24 * 3600.0, monotonic)  # names that existed
         self._unknown_budget = RateLimit(UNKNOWN_PER_SECOND, UNKNOWN_PER_SECOND * 2, monotonic)
         self._locks: TtlLru[str, asyncio.Lock] = TtlLru(CACHE_SIZE, 60.0, monotonic)
+        self._rechecked: TtlLru[str, bool] = TtlLru(CACHE_SIZE, RECHECK_SECONDS, monotonic)
 
     async def secrets(self, tenant: str, max_age: float = CACHE_SECONDS) -> list[str] | None:
         known = self._known.get(tenant)
@@ -100,8 +101,8 @@ class TenantAuth:
             self._locks.put(tenant, lock)
         async with lock:
             known = self._known.get(tenant)
-            if known is not None and self.monotonic() - known.fetched < min(max_age, RECHECK_SECONDS):
-                return known.secrets  # someone else just looked
+            if known is not None and self.monotonic() - known.fetched < max_age:
+                return known.secrets  # someone else looked while we waited
             try:
                 found = await self.fetch(tenant)
             except Exception:
@@ -125,6 +126,10 @@ class TenantAuth:
             return True
         if secrets is None:
             return False
-        # A mismatch may be a secret changed a moment ago: look again (rate-limited per tenant).
-        fresh = await self.secrets(tenant, max_age=RECHECK_SECONDS)
+        # A mismatch may be a secret changed a moment ago: look again, at most once per
+        # RECHECK_SECONDS per tenant (wrong secrets must not turn into a flood of look-ups).
+        if self._rechecked.get(tenant):
+            return False
+        self._rechecked.put(tenant, True)
+        fresh = await self.secrets(tenant, max_age=0.0)
         return fresh is not secrets and bool(fresh) and self._matches(fresh or [], headers, body)

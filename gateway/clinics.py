@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -14,8 +13,10 @@ from zoneinfo import ZoneInfo
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
 from common.deadlines import LOOKUP
+from common.lru import TtlLru
 
 CACHE_SECONDS = 30.0
+CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,22 @@ def _match(text: str, items: tuple[Named, ...]) -> Named | None:
 class ClinicDirectory:
     def __init__(self, stub: Callable[[], availability_pb2_grpc.AvailabilityServiceStub]) -> None:
         self.stub = stub  # read at call time: channels open when the app starts
-        self._cache: dict[str, tuple[float, ClinicInfo]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Bounded: only authenticated tenants reach here, but memory must not grow with them.
+        self._cache: TtlLru[str, ClinicInfo] = TtlLru(CACHE_SIZE, CACHE_SECONDS)
+        self._locks: TtlLru[str, asyncio.Lock] = TtlLru(CACHE_SIZE, 60.0)
 
     async def get(self, tenant: str) -> ClinicInfo:
         cached = self._cache.get(tenant)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        async with self._locks.setdefault(tenant, asyncio.Lock()):
+        if cached is not None:
+            return cached
+        lock = self._locks.get(tenant)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks.put(tenant, lock)
+        async with lock:
             cached = self._cache.get(tenant)
-            if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-                return cached[1]
+            if cached is not None:
+                return cached
             stub = self.stub()
             clinic, rules = await asyncio.gather(
                 stub.GetClinic(apb.GetClinicRequest(tenant_id=tenant), timeout=LOOKUP),
@@ -97,5 +103,5 @@ class ClinicDirectory:
                 providers=tuple(Named(p.id, p.name, p.spoken_name or p.name) for p in config.providers),
                 config=config,
             )
-            self._cache[tenant] = (time.monotonic(), info)
+            self._cache.put(tenant, info)
             return info

@@ -8,8 +8,15 @@ from dataclasses import dataclass, field
 
 from common.config import ConfigError, env_address, env_float, env_log_level, env_port, env_str
 from common.sealing import KEK_VAR, SecretBox
+from common.security import GrpcSecurity
 
 DEFAULT_METRICS_PORT = 9100
+
+
+def checked_kek(env: Mapping[str, str]) -> str:
+    GrpcSecurity.from_env(env)  # the service token (and TLS files) too: a bad one stops the start
+    SecretBox.from_env(env)  # raises ConfigError naming the variable when missing or short
+    return env[KEK_VAR]
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class GatewayConfig:
     # The key-encryption key that opens tenants' sealed webhook secrets (SECRET_ENCRYPTION_KEY,
     # the same value availability has). Required; checked when the app is built.
     secret_encryption_key: str = field(default="", repr=False)
+    # Tenants whose clinic must be loaded before /ready answers 200 (make run: "demo").
+    ready_tenants: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -53,5 +62,6 @@ class GatewayConfig:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", ""),
             metrics_port=metrics_port,
-            secret_encryption_key=SecretBox.from_env(env) and env[KEK_VAR],
+            secret_encryption_key=checked_kek(env),
+            ready_tenants=tuple(t.strip() for t in env.get("READY_TENANTS", "").split(",") if t.strip()),
         )

@@ -193,12 +193,17 @@ async def render_prompt(tenant: str, kind: str) -> str:
     import grpc
 
     from booking.availability.v1 import availability_pb2_grpc
-    from common.config import env_address
+    from common.config import ConfigError, env_address
+    from common.grpc_client import open_channel
     from gateway.clinics import ClinicDirectory
     from gateway.prompts import booking_prompt, lead_prompt
 
     target = env_address(os.environ, "AVAILABILITY_ADDR", "127.0.0.1:50051")
-    async with grpc.aio.insecure_channel(target) as channel:
+    try:
+        channel = open_channel(target)
+    except ConfigError as error:
+        raise AdminError(f"configuration error: {error}", 2) from None
+    async with channel:
         stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
         try:
             clinic = await ClinicDirectory(lambda: stub).get(tenant)

@@ -18,8 +18,13 @@ from hypothesis import settings
 from common.db import create_pool
 from common.migrations import apply_migrations
 from devkit.embedded_pg import EmbeddedPostgres
+from devkit.local_secrets import use_throwaway_secrets
 
 SCHEMAS = ("availability", "reservation", "notification")
+
+# Every process (this one and those the tests start) needs the service token and the key that
+# seals tenants' secrets.
+use_throwaway_secrets(os.environ)
 
 # CI explores the same examples every run (a red CI must be reproducible); locally they vary.
 settings.register_profile("ci", derandomize=True, deadline=None)
@@ -111,6 +116,8 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from booking.availability.v1 import availability_pb2_grpc  # noqa: E402
 from booking.notification.v1 import notification_pb2_grpc  # noqa: E402
 from booking.reservation.v1 import reservation_pb2_grpc  # noqa: E402
+from common.grpc_auth import remote_keys  # noqa: E402
+from common.grpc_client import open_channel  # noqa: E402
 from common.grpc_server import GrpcService  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
@@ -160,6 +167,7 @@ class Stack:
             "notification_addr": f"127.0.0.1:{self.notification.port}",
             "max_body_bytes": 1_048_576,
             "shutdown_grace_seconds": 1.0,
+            "secret_encryption_key": os.environ["SECRET_ENCRYPTION_KEY"],
         }
         values.update(overrides)
         return GatewayConfig(**values)  # type: ignore[arg-type]
@@ -178,10 +186,10 @@ async def stack(pool: asyncpg.Pool, clock: Clock) -> AsyncIterator[Stack]:
     reservation_deps = ReservationDeps(pool=pool, clock=clock)
     availability = await create_availability("127.0.0.1", 0, availability_deps)
     reservation = await create_reservation("127.0.0.1", 0, reservation_deps)
-    notification = await create_notification("127.0.0.1", 0, pool, background=False)
-    channels = [
-        grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") for server in (availability, reservation, notification)
-    ]
+    notification = await create_notification(
+        "127.0.0.1", 0, pool, background=False, keys=remote_keys(lambda: availability_stub)
+    )
+    channels = [open_channel(f"127.0.0.1:{server.port}") for server in (availability, reservation, notification)]
     availability_stub = availability_pb2_grpc.AvailabilityServiceStub(channels[0])
     reservation_stub = reservation_pb2_grpc.ReservationServiceStub(channels[1])
     notification_stub = notification_pb2_grpc.NotificationServiceStub(channels[2])

@@ -245,10 +245,12 @@ class _Checker:
         return tuple(result)
 
 
-def build_clinic(config: pb.ClinicConfig) -> Clinic:
-    """Validate a whole configuration and build the domain clinic, or raise ClinicConfigError."""
+def build_clinic(config: pb.ClinicConfig, *, stored: bool = False) -> Clinic:
+    """Validate a whole configuration and build the domain clinic, or raise ClinicConfigError.
+
+    A `stored` configuration comes without its secret (that is kept sealed, apart)."""
     check = _Checker()
-    zone, region = _check_clinic(check, config)
+    zone, region = _check_clinic(check, config, stored)
     clinic_rules = check.rules("rules", config.rules, None)
     holidays = check.exceptions("holidays", list(config.holidays))
     if any(not h.time_off for h in holidays):
@@ -271,7 +273,7 @@ def build_clinic(config: pb.ClinicConfig) -> Clinic:
     )
 
 
-def _check_clinic(check: _Checker, config: pb.ClinicConfig) -> tuple[ZoneInfo | None, str]:
+def _check_clinic(check: _Checker, config: pb.ClinicConfig, stored: bool) -> tuple[ZoneInfo | None, str]:
     """The clinic's own fields; returns its timezone (None when invalid) and phone region."""
     if not SLUG.match(config.tenant_id):
         check.fail("tenant_id", f"{config.tenant_id!r} must be a lowercase slug (a-z, 0-9, -)")
@@ -284,7 +286,8 @@ def _check_clinic(check: _Checker, config: pb.ClinicConfig) -> tuple[ZoneInfo | 
     if config.phone and not _valid_phone(config.phone, region):
         check.fail("phone", f"{config.phone!r} is not a valid phone number")
     if not config.secret:
-        check.fail("secret", "a tenant secret is required (secret or secret_env)")
+        if not stored:
+            check.fail("secret", "a tenant secret is required (secret or secret_env)")
     elif problem := secret_problem(config.secret):
         check.fail("secret", problem)
     for index, country in enumerate(config.sms_countries):

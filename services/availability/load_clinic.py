@@ -17,12 +17,13 @@ import grpc
 from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
 from common.config import ConfigError, env_address
+from common.grpc_client import open_channel
 from services.availability.clinic import ClinicConfigError, build_clinic
 from services.availability.clinic_file import load_clinic_file
 
 
 async def upsert(target: str, config: pb.ClinicConfig) -> pb.UpsertClinicResponse:
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target) as channel:
         stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
         reply: pb.UpsertClinicResponse = await stub.UpsertClinic(
             pb.UpsertClinicRequest(clinic=config), timeout=15, wait_for_ready=True
@@ -50,6 +51,9 @@ def main(argv: list[str]) -> int:
         return 1
     try:
         reply = asyncio.run(upsert(target, config))
+    except ConfigError as error:  # INTERNAL_API_TOKEN or TLS settings
+        print(f"load-clinic: configuration error: {error}", file=sys.stderr)
+        return 2
     except grpc.aio.AioRpcError as error:
         if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
             print(f"load-clinic: refused: {error.details()}", file=sys.stderr)

@@ -36,11 +36,11 @@ class ClinicRepository:
             row = await conn.fetchrow(
                 """
                 INSERT INTO availability.clinics AS c
-                    (tenant_id, name, timezone, phone, default_region, secret_sha256, config, config_sha256, slot_key)
-                VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+                    (tenant_id, name, timezone, phone, default_region, config, config_sha256, slot_key)
+                VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
                 ON CONFLICT (tenant_id) DO UPDATE SET
                     name = EXCLUDED.name, timezone = EXCLUDED.timezone, phone = EXCLUDED.phone,
-                    default_region = EXCLUDED.default_region, secret_sha256 = EXCLUDED.secret_sha256,
+                    default_region = EXCLUDED.default_region,
                     config = EXCLUDED.config, config_sha256 = EXCLUDED.config_sha256,
                     slot_key = COALESCE(c.slot_key, EXCLUDED.slot_key),
                     version = c.version + 1, updated_at = now()
@@ -48,7 +48,7 @@ class ClinicRepository:
                 RETURNING version
                 """,
                 config.tenant_id, config.name, config.timezone, config.phone, config.default_region,
-                config.secret_sha256, document, fingerprint, secrets.token_bytes(32),
+                document, fingerprint, secrets.token_bytes(32),
             )  # fmt: skip
             if row is None:
                 version = await conn.fetchval(
@@ -93,13 +93,3 @@ class ClinicRepository:
             return None
         config = json_format.Parse(row["config"], pb.ClinicConfig())
         return StoredClinic(config=config, version=int(row["version"]), slot_key=bytes(row["slot_key"]))
-
-    async def version(self, tenant_id: str) -> int | None:
-        value = await self.pool.fetchval("SELECT version FROM availability.clinics WHERE tenant_id = $1", tenant_id)
-        return None if value is None else int(value)
-
-    async def secret_sha256(self, tenant_id: str) -> str | None:
-        value = await self.pool.fetchval(
-            "SELECT secret_sha256 FROM availability.clinics WHERE tenant_id = $1", tenant_id
-        )
-        return None if value is None else str(value)

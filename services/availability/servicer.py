@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,13 +16,17 @@ from booking.availability.v1 import availability_pb2_grpc
 from booking.common.v1 import common_pb2
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.deadlines import SERVICE_TO_SERVICE
+from common.grpc_auth import CachedTenantKeys
+from common.sealing import SecretBox
 from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
 from services.availability import phrases, search, slot_ids, validation
 from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
+from services.availability.credentials_repository import CredentialRepository
 from services.availability.refusals import NOT_A_SLOT_TIME, Refusal
 from services.availability.repository import ClinicRepository
 from services.availability.slots import Busy, FreeSlot, is_free_slot, providers_free_at
+from services.availability.tenant_credentials import CredentialRpcs, LocalTenantKeys, TenantSecrets
 
 # A clinic's configuration is cached per process; a change made through another
 # instance is seen after at most this long (a change through this one, at once).
@@ -43,6 +48,8 @@ class AvailabilityDeps:
     # Set after start in tests, where reservation's port is known only later.
     reservation: reservation_pb2_grpc.ReservationServiceStub | None = None
     clock: Clock = field(default=utc_now)
+    # Seals tenants' webhook secrets (SECRET_ENCRYPTION_KEY, checked when the service starts).
+    box: SecretBox = field(default_factory=lambda: SecretBox.from_env(os.environ))
 
 
 @dataclass(frozen=True)
@@ -61,10 +68,14 @@ class _Cached:
     loaded_at: float
 
 
-class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
+class AvailabilityServicer(CredentialRpcs, availability_pb2_grpc.AvailabilityServiceServicer):
     def __init__(self, deps: AvailabilityDeps) -> None:
         self.deps = deps
         self.repository = ClinicRepository(deps.pool)
+        credentials = CredentialRepository(deps.pool)
+        self.secrets = TenantSecrets(credentials, deps.box, deps.clock)
+        self.tenant_keys = LocalTenantKeys(credentials)
+        self.key_cache = CachedTenantKeys(self.tenant_keys.tenant_of)  # what this server's interceptor asks
         self._cache: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -84,7 +95,8 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             if stored is None:
                 await context.abort(grpc.StatusCode.NOT_FOUND, f"tenant_id: no clinic {tenant_id!r}")
                 raise AssertionError("unreachable")
-            cached = _Cached(build_clinic(stored.config), stored.slot_key, stored.version, time.monotonic())
+            clinic = build_clinic(stored.config, stored=True)
+            cached = _Cached(clinic, stored.slot_key, stored.version, time.monotonic())
             self._cache[tenant_id] = cached
             return cached
 
@@ -155,9 +167,13 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             build_clinic(request.clinic)
         except ClinicConfigError as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(error.errors)[:4000])
-        changed, version = await self.repository.upsert(request.clinic)
-        self._cache.pop(request.clinic.tenant_id, None)
-        return pb.UpsertClinicResponse(changed=changed, version=version)
+        config = pb.ClinicConfig()
+        config.CopyFrom(request.clinic)
+        secret, config.secret = config.secret, ""  # the secret is stored sealed, never with the config
+        changed, version = await self.repository.upsert(config)
+        secret_changed = await self.secrets.ensure(config.tenant_id, secret)
+        self._cache.pop(config.tenant_id, None)
+        return pb.UpsertClinicResponse(changed=changed or secret_changed, version=version)
 
     async def GetClinic(self, request: pb.GetClinicRequest, context: grpc.aio.ServicerContext) -> pb.GetClinicResponse:
         if not request.tenant_id:
@@ -168,16 +184,8 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             raise AssertionError("unreachable")
         config = pb.ClinicConfig()
         config.CopyFrom(stored.config)
-        config.secret_sha256 = ""
+        config.secret = ""  # never stored; cleared again in case
         return pb.GetClinicResponse(clinic=config, version=stored.version)
-
-    async def GetTenantAuth(
-        self, request: pb.GetTenantAuthRequest, context: grpc.aio.ServicerContext
-    ) -> pb.GetTenantAuthResponse:
-        if not request.tenant_id:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "tenant_id is required")
-        digest = await self.repository.secret_sha256(request.tenant_id)
-        return pb.GetTenantAuthResponse(found=digest is not None, secret_sha256=digest or "")
 
     async def ListProviders(
         self, request: pb.ListProvidersRequest, context: grpc.aio.ServicerContext
@@ -204,6 +212,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             clinic_name=clinic.name,
             timezone=str(clinic.timezone.key),
             default_region=clinic.default_region,
+            sms_countries=list(clinic.sms_countries),
         )
 
     # --- slots -----------------------------------------------------------------------------

@@ -10,23 +10,14 @@ import grpc
 
 from booking.availability.v1 import availability_pb2 as pb
 from common import api_keys
+from common.grpc_auth import CachedTenantKeys
 from common.grpc_errors import invalid
 from common.sealing import SecretBox, secret_context
 from common.timestamps import Clock, to_timestamp
+from services.availability.clinic import secret_problem
 from services.availability.credentials_repository import CredentialRepository, StoredSecret
 
-MIN_SECRET_LENGTH = 16
-MAX_SECRET_LENGTH = 256
 MAX_OVERLAP = timedelta(days=30)
-
-
-def secret_problem(secret: str) -> str | None:
-    """Why a webhook secret is unusable, or None."""
-    if len(secret) < MIN_SECRET_LENGTH:
-        return f"must be at least {MIN_SECRET_LENGTH} characters"
-    if len(secret) > MAX_SECRET_LENGTH or not secret.isascii() or not secret.isprintable() or " " in secret:
-        return f"must be at most {MAX_SECRET_LENGTH} printable ASCII characters without spaces"
-    return None
 
 
 class TenantSecrets:
@@ -93,6 +84,7 @@ class CredentialRpcs:
 
     secrets: TenantSecrets
     tenant_keys: LocalTenantKeys
+    key_cache: CachedTenantKeys
 
     async def GetTenantCredentials(
         self, request: pb.GetTenantCredentialsRequest, context: grpc.aio.ServicerContext
@@ -162,6 +154,7 @@ class CredentialRpcs:
         except ValueError:
             await invalid(context, "key_id: not a key id")
         revoked = await self.tenant_keys.repository.revoke_key(request.tenant_id, request.key_id, self.secrets.clock())
+        self.key_cache.forget()  # here at once; other services within KEY_CACHE_SECONDS
         return pb.RevokeApiKeyResponse(revoked=revoked)
 
     async def AuthenticateApiKey(

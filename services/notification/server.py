@@ -9,9 +9,14 @@ from dataclasses import dataclass
 import asyncpg
 import grpc
 
+from booking.availability.v1 import availability_pb2_grpc
 from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from common.config import ServiceConfig
+from common.grpc_auth import NoTenantKeys, TenantKeys, remote_keys
+from common.grpc_client import open_channel
+from common.grpc_server import Access, methods
 from common.grpc_server import create_server as create_grpc_server
+from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Starter
 from services.notification.config import TwilioConfig
 from services.notification.relay import MessageRelay
@@ -42,8 +47,14 @@ class NotificationRuntime(BackgroundRuntime):
     sender: Sender
 
 
+# Internal hand-offs (reservation's texts, the gateway's Twilio callbacks): never for a tenant's key,
+# which could otherwise text anything from the clinic's number.
+SERVICE_ONLY = methods(SERVICE_NAME, "EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms")
+
+
 async def create_server(
-    host: str, port: int, pool: asyncpg.Pool, *, sender: Sender | None = None, background: bool = True
+    host: str, port: int, pool: asyncpg.Pool, *, sender: Sender | None = None, background: bool = True,
+    keys: TenantKeys | None = None, security: GrpcSecurity | None = None,
 ) -> NotificationRuntime:
     """Start the server on host:port (port 0 picks a free one) and, unless told not to, its SMS relay."""
     servicer = NotificationServicer(pool)
@@ -53,13 +64,28 @@ async def create_server(
     def register(server: grpc.aio.Server) -> None:
         notification_pb2_grpc.add_NotificationServiceServicer_to_server(servicer, server)
 
-    service = await create_grpc_server(host, port, register, [SERVICE_NAME])
+    access = Access(keys or NoTenantKeys(), SERVICE_ONLY, security)
+    service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
     tasks = [asyncio.create_task(relay.run(), name="sms-relay")] if background else []
     return NotificationRuntime(service, tasks, sender.close, relay=relay, sender=sender)
 
 
 def starter(twilio: TwilioConfig) -> Starter:
     async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> BackgroundRuntime:
-        return await create_server(cfg.host, cfg.port, pool, sender=make_sender(twilio))
+        # Tenant API keys are availability's: asked there (cached) when a clinic system calls.
+        availability_channel = open_channel(cfg.availability_addr)
+        stub = availability_pb2_grpc.AvailabilityServiceStub(availability_channel)
+        runtime = await create_server(
+            cfg.host, cfg.port, pool, sender=make_sender(twilio), keys=remote_keys(lambda: stub)
+        )
+        close_sender = runtime.close
+
+        async def close() -> None:
+            if close_sender is not None:
+                await close_sender()
+            await availability_channel.close()
+
+        runtime.close = close
+        return runtime
 
     return start

@@ -13,9 +13,12 @@ from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.config import ServiceConfig
 from common.deadlines import RELAY_DELIVERY
+from common.grpc_auth import remote_keys
 from common.grpc_client import open_channel
+from common.grpc_server import Access
 from common.grpc_server import create_server as create_grpc_server
 from common.outbox import OutboxItem, OutboxRelay
+from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Running
 from services.reservation.repository import ReservationRepository
 from services.reservation.servicer import ReservationDeps, ReservationServicer
@@ -42,7 +45,9 @@ class ReservationRuntime(BackgroundRuntime):
     relay: OutboxRelay
 
 
-async def create_server(host: str, port: int, deps: ReservationDeps, *, background: bool = True) -> ReservationRuntime:
+async def create_server(
+    host: str, port: int, deps: ReservationDeps, *, background: bool = True, security: GrpcSecurity | None = None
+) -> ReservationRuntime:
     """Start the server on host:port (port 0 picks a free one) and, unless told not to, its relay and sweeper."""
     relay = sms_relay(deps)
     deps.outbox_written = relay.wake
@@ -51,7 +56,12 @@ async def create_server(host: str, port: int, deps: ReservationDeps, *, backgrou
     def register(server: grpc.aio.Server) -> None:
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(servicer, server)
 
-    service = await create_grpc_server(host, port, register, [SERVICE_NAME])
+    def availability() -> availability_pb2_grpc.AvailabilityServiceStub:
+        assert deps.availability is not None, "availability stub not wired"
+        return deps.availability
+
+    access = Access(remote_keys(availability), security=security)
+    service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
     tasks: list[asyncio.Task[None]] = []
     if background:
         tasks.append(asyncio.create_task(relay.run(), name="reservation-outbox-relay"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ async def load_demo(stack: Stack) -> pb.UpsertClinicResponse:
 async def run_cli(*args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.availability", "load-clinic", *args,
-        cwd=ROOT, env={"PATH": "/usr/bin:/bin", **SECRET_ENV},
+        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "INTERNAL_API_TOKEN": os.environ["INTERNAL_API_TOKEN"], **SECRET_ENV},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), 60)
@@ -60,7 +61,7 @@ async def test_load_clinic_twice_changes_nothing_and_an_edit_updates(
     assert code == 0 and "updated (version 2)" in out
     reply = await stack.availability_stub.GetClinic(pb.GetClinicRequest(tenant_id="demo"))
     assert reply.clinic.name == "Acme Dental Care" and reply.version == 2
-    assert reply.clinic.secret_sha256 == ""  # never handed out
+    assert reply.clinic.secret == ""  # never handed out
 
 
 async def test_broken_file_is_rejected_whole_with_the_field_path(
@@ -213,9 +214,10 @@ async def test_booking_rules_and_tenant_auth(stack: Stack) -> None:
         pb.GetBookingRulesRequest(tenant_id="demo", service_id="consult")
     )
     assert not rules.rules.otp_required and rules.timezone == "America/New_York"
-    auth = await stack.availability_stub.GetTenantAuth(pb.GetTenantAuthRequest(tenant_id="demo"))
-    assert auth.found and len(auth.secret_sha256) == 64
-    missing = await stack.availability_stub.GetTenantAuth(pb.GetTenantAuthRequest(tenant_id="nobody"))
+    auth = await stack.availability_stub.GetTenantCredentials(pb.GetTenantCredentialsRequest(tenant_id="demo"))
+    assert auth.found and len(auth.secrets) == 1 and not auth.secrets[0].HasField("expires_at")
+    assert SECRET_ENV["DEMO_TENANT_SECRET"].encode() not in auth.secrets[0].sealed  # sealed, not in clear
+    missing = await stack.availability_stub.GetTenantCredentials(pb.GetTenantCredentialsRequest(tenant_id="nobody"))
     assert not missing.found
 
 

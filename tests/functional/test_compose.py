@@ -29,7 +29,16 @@ def compose_binary() -> Path:
     return binary
 
 
-def compose(*args: str) -> subprocess.CompletedProcess[str]:
+# The compose file has no default secrets: each must come from the environment.
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-password-for-the-test",
+    "INTERNAL_API_TOKEN": "internal-token-for-the-test-0123456789",
+    "SECRET_ENCRYPTION_KEY": "encryption-key-for-the-test-0123456789",
+    "DEMO_TENANT_SECRET": "demo-secret-for-the-test",
+}
+
+
+def compose(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(compose_binary()), "-f", str(ROOT / "docker-compose.yml"), *args],
         capture_output=True,
@@ -37,6 +46,7 @@ def compose(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
         cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **(SECRETS if env is None else env)},
     )
 
 
@@ -58,8 +68,9 @@ def test_the_engine_rejects_a_broken_file(tmp_path: Path) -> None:
     original = (ROOT / "docker-compose.yml").read_text()
     broken.write_text(original.replace("condition: service_healthy", "condition: soon", 1))
     result = subprocess.run(
-        [str(compose_binary()), "-f", str(broken), "config", "-q"], capture_output=True, text=True, check=False
-    )
+        [str(compose_binary()), "-f", str(broken), "config", "-q"], capture_output=True, text=True, check=False,
+        env={"PATH": "/usr/bin:/bin", **SECRETS},
+    )  # fmt: skip
     assert result.returncode != 0  # proves the check above can fail
 
 
@@ -69,10 +80,29 @@ def test_each_process_has_its_command_port_and_health_check(model: dict[str, Any
     service = model["services"][name]
     assert service["command"] == ["python", "-m", module]
     assert service["environment"][port_var] == str(port)
-    assert [(p["target"], int(p["published"])) for p in service["ports"]] == [(port, port)]
+    assert service["environment"]["INTERNAL_API_TOKEN"] == SECRETS["INTERNAL_API_TOKEN"]
     test = service["healthcheck"]["test"]
     assert test[0] == "CMD" and str(port) in " ".join(test)
     assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
+
+
+def test_only_the_gateway_port_is_published(model: dict[str, Any]) -> None:
+    published = {name: [(p["target"], int(p["published"])) for p in s.get("ports", [])] for name, s in
+                 model["services"].items()}  # fmt: skip
+    assert published.pop("gateway") == [(8080, 8080)]
+    assert all(ports == [] for ports in published.values()), published
+
+
+@pytest.mark.parametrize("variable", sorted(SECRETS))
+def test_a_missing_secret_stops_config_with_a_message_naming_it(variable: str) -> None:
+    result = compose("config", "-q", env={k: v for k, v in SECRETS.items() if k != variable})
+    assert result.returncode != 0
+    assert variable in result.stderr and "set " in result.stderr
+
+
+def test_the_key_encryption_key_reaches_exactly_availability_and_the_gateway(model: dict[str, Any]) -> None:
+    holders = {name for name, s in model["services"].items() if "SECRET_ENCRYPTION_KEY" in s.get("environment", {})}
+    assert holders == {"availability", "gateway"}
 
 
 def test_postgres_and_migrate_come_first(model: dict[str, Any]) -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import grpc
 import pytest
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
+from common.grpc_client import open_channel
 from devkit.embedded_pg import EmbeddedPostgres
 from devkit.real_stack import RealStack, double_bookings, tool
 from devkit.twilio_fake import FakeTwilio, fake_twilio
@@ -43,7 +43,7 @@ async def real(pool: asyncpg.Pool, database_url: str, twilio: FakeTwilio) -> Asy
         },
     )  # fmt: skip
     await stack.start_all()
-    async with grpc.aio.insecure_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
+    async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
         await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
             apb.UpsertClinicRequest(clinic=parse_clinic(CLINIC, {}))
         )

@@ -13,13 +13,13 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import grpc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
+from common.grpc_client import open_channel
 from devkit.real_stack import RealStack
 from devkit.twilio_fake import fake_twilio
 from gateway.tools import TOOLS
@@ -158,7 +158,7 @@ async def real(pool: asyncpg.Pool, database_url: str) -> AsyncIterator[RealStack
 async def started(stack: RealStack) -> AsyncIterator[None]:
     try:  # a process that fails to start must not leave the others running
         await stack.start_all()
-        async with grpc.aio.insecure_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
+        async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
             await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
                 apb.UpsertClinicRequest(clinic=parse_clinic(CLINIC, {}))
             )

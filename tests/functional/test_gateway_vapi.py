@@ -168,7 +168,7 @@ async def test_missing_argument_asks_the_caller(client: GatewayClient) -> None:
 
 
 # --- auth ----------------------------------------------------------------------------------------
-def sign(body: bytes, timestamp: int, key: str = hashlib.sha256(SECRET.encode()).hexdigest()) -> dict[str, str]:
+def sign(body: bytes, timestamp: int, key: str = SECRET) -> dict[str, str]:
     signature = hmac.new(key.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return {"x-signature": signature, "x-timestamp": str(timestamp)}
 
@@ -186,6 +186,7 @@ async def test_auth_table(stack: Stack, client: GatewayClient, pool: asyncpg.Poo
         ({"X-Vapi-Secret": "wrong"}, 401),
         ({"Authorization": "Basic " + SECRET}, 401),
         (sign(body, now, key="0" * 64), 401),
+        (sign(body, now, key=hashlib.sha256(SECRET.encode()).hexdigest()), 401),  # a digest of it is not the key
         (sign(body, now - 600), 401),  # stale
         (sign(body + b" ", now), 401),  # body changed after signing
     ]

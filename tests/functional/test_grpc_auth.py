@@ -3,6 +3,8 @@ service descriptors, so a new RPC cannot be forgotten."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from booking.availability.v1 import availability_pb2 as apb
 from booking.notification.v1 import notification_pb2 as npb
 from booking.reservation.v1 import reservation_pb2 as rpb
+from common.grpc_auth import KEY_CACHE_SECONDS
 from common.security import process_security
 from services.availability.clinic_file import parse_clinic
 from tests.conftest import Stack
@@ -39,11 +42,13 @@ METHODS = [(name, method) for name, service in SERVICES.items() for method in se
 def request_for(method: MethodDescriptor, tenant: str) -> Any:
     request = message_factory.GetMessageClass(method.input_type)()
     if "tenant_id" in method.input_type.fields_by_name:
-        request.tenant_id = tenant
+        request.tenant_id = tenant  # type: ignore[attr-defined]
     return request
 
 
-async def call(channel: grpc.aio.Channel, method: MethodDescriptor, request: Any, credential: str | None) -> grpc.StatusCode:
+async def call(
+    channel: grpc.aio.Channel, method: MethodDescriptor, request: Any, credential: str | None
+) -> grpc.StatusCode:
     path = f"/{method.containing_service.full_name}/{method.name}"
     response = message_factory.GetMessageClass(method.output_type)
     metadata = (("authorization", f"Bearer {credential}"),) if credential is not None else None
@@ -111,7 +116,9 @@ async def test_every_rpc_refuses_missing_wrong_and_foreign_credentials(
     assert await call(channel, method, request, process_security().token) not in REFUSED
 
 
-async def test_revoked_key_is_refused(stack: Stack, raw_channels: dict[str, grpc.aio.Channel], keys: dict[str, str]) -> None:
+async def test_revoked_key_is_refused(
+    stack: Stack, raw_channels: dict[str, grpc.aio.Channel], keys: dict[str, str]
+) -> None:
     method = SERVICES["availability"].methods_by_name["GetClinic"]
     request = request_for(method, "alpha")
     assert await call(raw_channels["availability"], method, request, keys["alpha"]) == grpc.StatusCode.OK
@@ -122,6 +129,15 @@ async def test_revoked_key_is_refused(stack: Stack, raw_channels: dict[str, grpc
     )
     assert revoked.revoked
     assert await call(raw_channels["availability"], method, request, keys["alpha"]) == grpc.StatusCode.UNAUTHENTICATED
+    # The other services ask availability and remember answers briefly: refused within that time.
+    elsewhere = SERVICES["reservation"].methods_by_name["GetAppointment"]
+    started = time.monotonic()
+    while (
+        await call(raw_channels["reservation"], elsewhere, request_for(elsewhere, "alpha"), keys["alpha"])
+        not in REFUSED
+    ):
+        assert time.monotonic() - started < KEY_CACHE_SECONDS + 1
+        await asyncio.sleep(0.2)
 
 
 async def test_health_and_reflection_stay_open(raw_channels: dict[str, grpc.aio.Channel]) -> None:

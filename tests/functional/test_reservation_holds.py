@@ -10,6 +10,7 @@ import pytest
 
 from booking.availability.v1 import availability_pb2 as apb
 from booking.reservation.v1 import reservation_pb2 as pb
+from common.grpc_client import open_channel
 from tests.conftest import Clock, Stack
 from tests.functional.booking import CAUSE, book, hold, load_clinic, phone, ts, tuesday
 
@@ -141,7 +142,6 @@ async def test_bad_requests_are_invalid_argument_naming_the_field(stack: Stack, 
 async def test_fifty_callers_on_a_small_pool_never_starve_it(stack: Stack, clock: Clock, database_url: str) -> None:
     """Losers ask availability for alternatives, which calls back into ListBusy: that must not
     happen while a losing caller still holds one of the few pool connections."""
-    import grpc
 
     from booking.availability.v1 import availability_pb2_grpc
     from booking.reservation.v1 import reservation_pb2_grpc
@@ -156,7 +156,7 @@ async def test_fifty_callers_on_a_small_pool_never_starve_it(stack: Stack, clock
     a_deps, r_deps = AvailabilityDeps(pool=small, clock=clock), ReservationDeps(pool=small, clock=clock)
     availability = await create_availability("127.0.0.1", 0, a_deps)
     reservation = await create_reservation("127.0.0.1", 0, r_deps, background=False)
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{s.port}") for s in (availability, reservation)]
+    channels = [open_channel(f"127.0.0.1:{s.port}") for s in (availability, reservation)]
     a_deps.reservation = reservation_pb2_grpc.ReservationServiceStub(channels[1])
     r_deps.availability = availability_pb2_grpc.AvailabilityServiceStub(channels[0])
     stub = reservation_pb2_grpc.ReservationServiceStub(channels[1])

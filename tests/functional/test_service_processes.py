@@ -63,14 +63,22 @@ BAD_ENV = [
     ("services.notification", {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ("gateway", {"GATEWAY_PORT": "abc"}, "GATEWAY_PORT"),
     ("gateway", {"GATEWAY_MAX_BODY_BYTES": "ten"}, "GATEWAY_MAX_BODY_BYTES"),
+    ("services.reservation", {"INTERNAL_API_TOKEN": ""}, "INTERNAL_API_TOKEN"),
+    ("services.notification", {"INTERNAL_API_TOKEN": "too-short"}, "INTERNAL_API_TOKEN"),
+    ("gateway", {"INTERNAL_API_TOKEN": ""}, "INTERNAL_API_TOKEN"),
+    ("services.availability", {"SECRET_ENCRYPTION_KEY": ""}, "SECRET_ENCRYPTION_KEY"),
+    ("gateway", {"SECRET_ENCRYPTION_KEY": "short"}, "SECRET_ENCRYPTION_KEY"),
+    ("services.availability", {"GRPC_TLS_CERT": "/no/cert.pem", "GRPC_TLS_KEY": "/no/key.pem"}, "GRPC_TLS_CERT"),
 ]
+# What every process needs besides the variable a case is about.
+SECRETS = {"INTERNAL_API_TOKEN": "t" * 32, "SECRET_ENCRYPTION_KEY": "k" * 32}
 
 
 @pytest.mark.parametrize(("module", "env", "variable"), BAD_ENV)
 async def test_bad_env_value_exits_2_with_one_line_naming_the_variable(
     module: str, env: dict[str, str], variable: str, database_url: str
 ) -> None:
-    full_env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", **env}
+    full_env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", **SECRETS, **env}
     process = await spawn(module, env=full_env, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2

@@ -48,13 +48,13 @@ async def status_with_signature(gateway: GatewayClient, key: bytes) -> int:
 
 async def dump(pool: asyncpg.Pool) -> str:
     """Every row of every table of every service, as text (bytea as hex)."""
-    parts = []
+    parts: list[str] = []
     tables = await pool.fetch(
         "SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = ANY($1::text[])",
         list(SCHEMAS),
     )
     for table in tables:
-        rows = await pool.fetch(f"SELECT row_to_json(x)::text AS j FROM {table['t']} x")  # noqa: S608
+        rows = await pool.fetch(f"SELECT row_to_json(x)::text AS j FROM {table['t']} x")
         parts.extend(r["j"] for r in rows)
     return "\n".join(parts)
 
@@ -81,7 +81,7 @@ async def test_a_database_dump_and_every_rpc_reply_cannot_authenticate(
         await stack.availability_stub.ListApiKeys(apb.ListApiKeysRequest(tenant_id="alpha")),
     ]
     stolen = await dump(pool) + "\n" + "\n".join(str(r) for r in replies)
-    stolen += "\n" + "\n".join(s.sealed.hex() for s in replies[0].secrets)  # type: ignore[attr-defined]
+    stolen += "\n" + "\n".join(s.sealed.hex() for s in replies[0].secrets)
     for secret in (SECRET, "alpha-second-secret-0123456789"):
         assert secret not in stolen
         assert hashlib.sha256(secret.encode()).hexdigest() not in stolen
@@ -90,7 +90,7 @@ async def test_a_database_dump_and_every_rpc_reply_cannot_authenticate(
     for token in tried:
         assert await status_with_bearer(gateway, token) == 401, token
         assert await status_with_signature(gateway, token.encode()) == 401, token
-    for sealed in replies[0].secrets:  # type: ignore[attr-defined]
+    for sealed in replies[0].secrets:
         assert await status_with_signature(gateway, sealed.sealed) == 401
 
 

@@ -46,9 +46,14 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return ids
 
 
+# The SMS texts patients receive are rendered where they are sent (notification), all in this one
+# module; what the assistant says is the gateway's speech layer.
+SMS_TEXTS = ROOT / "services" / "notification" / "templates.py"
+
+
 def test_services_speak_in_causes_not_sentences() -> None:
     sentences: list[str] = []
-    for path in sorted((ROOT / "services").rglob("*.py")):
+    for path in sorted(p for p in (ROOT / "services").rglob("*.py") if p != SMS_TEXTS):
         tree = ast.parse(path.read_text())
         skip = _docstrings(tree)
         for node in ast.walk(tree):
