@@ -29,6 +29,7 @@ log = logging.getLogger("common.grpc_auth")
 OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 KEY_CACHE_SECONDS = 5.0  # a revoked key stops working within this long on every replica
 KEY_CACHE_SIZE = 4096
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
 
 class TenantKeys(Protocol):
@@ -123,16 +124,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if request_tenant(request) != caller.tenant:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "tenant_id: not this key's tenant")
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method
+    async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> Any:
+        method: str = details.method
+        credential = bearer(dict(details.invocation_metadata or ()))
+        handler = await continuation(details)
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
-        credential = bearer(dict(handler_call_details.invocation_metadata or ()))
         if handler.unary_unary is not None:
             return self._unary(handler, method, credential)
         if handler.unary_stream is not None:

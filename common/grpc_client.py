@@ -46,11 +46,8 @@ class _Unary(_CallDetails, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignor
 
 
 class _Stream(_CallDetails, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    async def intercept_unary_stream(
-        self, continuation: Callable[[grpc.aio.ClientCallDetails, Any], Any], call: grpc.aio.ClientCallDetails,
-        request: Any,
-    ) -> Any:  # fmt: skip
-        return await continuation(self.details(call), request)
+    # The same step: a server-streaming call is started the same way.
+    intercept_unary_stream = _Unary.intercept_unary_unary
 
 
 OPTIONS = [

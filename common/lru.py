@@ -31,6 +31,14 @@ class TtlLru(Generic[K, V]):
         self._items.move_to_end(key)
         return item[1]
 
+    def get_or_put(self, key: K, make: Callable[[], V]) -> V:
+        """The live value under `key`, or a new one from `make` (stored)."""
+        value = self.get(key)
+        if value is None:
+            value = make()
+            self.put(key, value)
+        return value
+
     def put(self, key: K, value: V) -> None:
         self._items[key] = (self.clock(), value)
         self._items.move_to_end(key)

@@ -95,11 +95,7 @@ class TenantAuth:
             return known.secrets
         if known is None and not self._seen.get(tenant) and not self._unknown_budget.allow():
             return None  # a flood of made-up names: refuse without asking availability
-        lock = self._locks.get(tenant)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks.put(tenant, lock)
-        async with lock:
+        async with self._locks.get_or_put(tenant, asyncio.Lock):
             known = self._known.get(tenant)
             if known is not None and self.monotonic() - known.fetched < max_age:
                 return known.secrets  # someone else looked while we waited

@@ -79,11 +79,7 @@ class ClinicDirectory:
         cached = self._cache.get(tenant)
         if cached is not None:
             return cached
-        lock = self._locks.get(tenant)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks.put(tenant, lock)
-        async with lock:
+        async with self._locks.get_or_put(tenant, asyncio.Lock):
             cached = self._cache.get(tenant)
             if cached is not None:
                 return cached

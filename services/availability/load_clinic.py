@@ -31,15 +31,22 @@ async def upsert(target: str, config: pb.ClinicConfig) -> pb.UpsertClinicRespons
         return reply
 
 
+def availability_target(program: str, given: str | None) -> str | None:
+    """`--target`, else $AVAILABILITY_ADDR; None (after one line on stderr) when that is malformed."""
+    try:
+        return given or env_address(os.environ, "AVAILABILITY_ADDR", "127.0.0.1:50051")
+    except ConfigError as error:
+        print(f"{program}: configuration error: {error}", file=sys.stderr)
+        return None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.availability load-clinic")
     parser.add_argument("file", type=Path, help="clinic file (.yaml, .yml or .json)")
     parser.add_argument("--target", help="availability address host:port (default: $AVAILABILITY_ADDR)")
     args = parser.parse_args(argv)
-    try:
-        target = args.target or env_address(os.environ, "AVAILABILITY_ADDR", "127.0.0.1:50051")
-    except ConfigError as error:
-        print(f"load-clinic: configuration error: {error}", file=sys.stderr)
+    target = availability_target("load-clinic", args.target)
+    if target is None:
         return 2
     try:
         config = load_clinic_file(args.file, os.environ)

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from booking.availability.v1 import availability_pb2 as pb
 from common import api_keys
@@ -74,6 +75,10 @@ class LocalTenantKeys:
         return tenant if await self.repository.key_is_valid(tenant, api_keys.digest(key)) else None
 
 
+def _stamp(value: datetime | None) -> Timestamp | None:
+    return None if value is None else to_timestamp(value)
+
+
 async def _tenant_required(context: grpc.aio.ServicerContext, tenant_id: str) -> None:
     if not tenant_id:
         await invalid(context, "tenant_id is required")
@@ -93,12 +98,10 @@ class CredentialRpcs:
         stored = await self.secrets.sealed(request.tenant_id)
         if stored is None:
             return pb.GetTenantCredentialsResponse(found=False)
-        reply = pb.GetTenantCredentialsResponse(found=True)
-        for item in stored:
-            sealed = reply.secrets.add(secret_id=item.secret_id, sealed=item.sealed)
-            if item.expires_at is not None:
-                sealed.expires_at.CopyFrom(to_timestamp(item.expires_at))
-        return reply
+        secrets = [
+            pb.SealedSecret(secret_id=s.secret_id, sealed=s.sealed, expires_at=_stamp(s.expires_at)) for s in stored
+        ]
+        return pb.GetTenantCredentialsResponse(found=True, secrets=secrets)
 
     async def RotateTenantSecret(
         self, request: pb.RotateTenantSecretRequest, context: grpc.aio.ServicerContext
@@ -135,15 +138,14 @@ class CredentialRpcs:
         self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListApiKeysResponse:
         await _tenant_required(context, request.tenant_id)
-        reply = pb.ListApiKeysResponse()
-        for stored in await self.tenant_keys.repository.keys(request.tenant_id):
-            info = reply.keys.add(
-                key_id=stored.key_id, shown=stored.shown, label=stored.label,
-                created_at=to_timestamp(stored.created_at),
-            )  # fmt: skip
-            if stored.revoked_at is not None:
-                info.revoked_at.CopyFrom(to_timestamp(stored.revoked_at))
-        return reply
+        keys = [
+            pb.ApiKeyInfo(
+                key_id=k.key_id, shown=k.shown, label=k.label, created_at=_stamp(k.created_at),
+                revoked_at=_stamp(k.revoked_at),
+            )
+            for k in await self.tenant_keys.repository.keys(request.tenant_id)
+        ]  # fmt: skip
+        return pb.ListApiKeysResponse(keys=keys)
 
     async def RevokeApiKey(
         self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext

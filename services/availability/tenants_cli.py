@@ -23,9 +23,10 @@ import grpc
 
 from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
-from common.config import ConfigError, env_address
+from common.config import ConfigError
 from common.grpc_client import open_channel
 from common.timestamps import from_timestamp
+from services.availability.load_clinic import availability_target
 
 Stub = availability_pb2_grpc.AvailabilityServiceStub
 Command = Callable[[Stub, argparse.Namespace], Awaitable[int]]
@@ -106,10 +107,8 @@ async def _run(target: str, command: Command, args: argparse.Namespace) -> int:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    try:
-        target = args.target or env_address(os.environ, "AVAILABILITY_ADDR", "127.0.0.1:50051")
-    except ConfigError as error:
-        print(f"tenants: configuration error: {error}", file=sys.stderr)
+    target = availability_target("tenants", args.target)
+    if target is None:
         return 2
     try:
         return asyncio.run(_run(target, args.run, args))
