@@ -54,6 +54,22 @@ class Sweep:
         return replace(self, days=days)
 
 
+def batched_delete(label: str, table: str, key: str, expired: str) -> Sweep:
+    """The usual sweep: delete rows of `table` (identified by the `key` columns) matching the SQL
+    condition `expired` ($1 is the cutoff), counted under `label`."""
+    return Sweep(
+        purge=f"""
+            WITH gone AS (
+                DELETE FROM {table} WHERE ({key}) IN (
+                    SELECT {key} FROM {table} WHERE {expired} LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING 1)
+            SELECT count(*) AS {label} FROM gone
+        """,  # noqa: S608 - identifiers and conditions are ours, values are parameters
+        count=f"SELECT count(*) AS {label} FROM {table} WHERE {expired}",  # noqa: S608
+        days=0,
+    )
+
+
 Sweeps = Callable[[RetentionConfig], list[Sweep]]
 Removed = dict[str, int]
 
@@ -116,7 +132,7 @@ class Purger:
             await asyncio.sleep(self.interval * random_jitter())
             try:
                 removed = await self.purge(self.clock())
-            except (asyncpg.PostgresError, OSError) as error:
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                 log.warning("retention purge failed", extra={"error": type(error).__name__})
                 continue
             if removed and any(removed.values()):

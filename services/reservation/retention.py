@@ -10,51 +10,18 @@ Appointments and their history are never purged (SPEC §4). What goes:
 from __future__ import annotations
 
 from common.config import RetentionConfig
-from common.retention import Sweep
+from common.retention import Sweep, batched_delete
 
-IDEMPOTENCY_KEYS = Sweep(
-    purge="""
-        WITH gone AS (
-            DELETE FROM reservation.idempotency_keys WHERE (tenant_id, idempotency_key) IN (
-                SELECT tenant_id, idempotency_key FROM reservation.idempotency_keys
-                WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING 1)
-        SELECT count(*) AS idempotency_keys FROM gone
-    """,
-    count="SELECT count(*) AS idempotency_keys FROM reservation.idempotency_keys WHERE created_at < $1",
-    days=0,
+IDEMPOTENCY_KEYS = batched_delete(
+    "idempotency_keys", "reservation.idempotency_keys", "tenant_id, idempotency_key", "created_at < $1"
 )
-
-# greatest() skips NULLs: an unverified code counts from its expiry.
-OTP_CODES = Sweep(
-    purge="""
-        WITH gone AS (
-            DELETE FROM reservation.otp_codes WHERE (tenant_id, otp_id) IN (
-                SELECT tenant_id, otp_id FROM reservation.otp_codes
-                WHERE created_at < $1 AND greatest(expires_at, verified_at) < $1
-                LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING 1)
-        SELECT count(*) AS otp_codes FROM gone
-    """,
-    count="""
-        SELECT count(*) AS otp_codes FROM reservation.otp_codes
-        WHERE created_at < $1 AND greatest(expires_at, verified_at) < $1
-    """,
-    days=0,
-)
-
-OUTBOX = Sweep(
-    purge="""
-        WITH gone AS (
-            DELETE FROM reservation.outbox WHERE (tenant_id, outbox_id) IN (
-                SELECT tenant_id, outbox_id FROM reservation.outbox
-                WHERE delivered_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING 1)
-        SELECT count(*) AS outbox FROM gone
-    """,
-    count="SELECT count(*) AS outbox FROM reservation.outbox WHERE delivered_at < $1",
-    days=0,
-)
+# greatest() skips NULLs: an unverified code counts from its expiry, a verified one from then.
+OTP_CODES = batched_delete(
+    "otp_codes", "reservation.otp_codes", "tenant_id, otp_id",
+    "created_at < $1 AND greatest(expires_at, verified_at) < $1",
+)  # fmt: skip
+# delivered_at is NULL until relayed: such a row never matches.
+OUTBOX = batched_delete("outbox", "reservation.outbox", "tenant_id, outbox_id", "delivered_at < $1")
 
 
 def sweeps(retention: RetentionConfig) -> list[Sweep]:
