@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 from urllib.parse import urlparse
 
@@ -79,6 +79,44 @@ def env_log_level(env: Mapping[str, str], name: str = "LOG_LEVEL") -> str:
     return value
 
 
+def env_days(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    """A whole number of days, at least `minimum`."""
+    days = _env_number(env, name, default, int, "a whole number of days")
+    if days < minimum:
+        raise ConfigError(f"{name}={env[name]!r} must be at least {minimum} day{'s' if minimum > 1 else ''}")
+    return days
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """How many days patient data is kept (services/*/retention.py purge what is older).
+
+    Each window is at least a day: Vapi repeats a tool call within minutes, a verified code counts
+    for the rest of the call, and a relayed outbox row is only ever read again by a person."""
+
+    idempotency_days: int = 7
+    otp_days: int = 1
+    outbox_days: int = 7
+    message_body_days: int = 30
+    message_days: int = 365
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RetentionConfig:
+        env = os.environ if env is None else env
+        return cls(
+            idempotency_days=env_days(env, "IDEMPOTENCY_RETENTION_DAYS", cls.idempotency_days),
+            otp_days=env_days(env, "OTP_RETENTION_DAYS", cls.otp_days),
+            outbox_days=env_days(env, "OUTBOX_RETENTION_DAYS", cls.outbox_days),
+            message_body_days=env_days(env, "MESSAGE_BODY_RETENTION_DAYS", cls.message_body_days),
+            message_days=env_days(env, "MESSAGE_RETENTION_DAYS", cls.message_days),
+        )
+
+    @classmethod
+    def everything(cls, days: int) -> RetentionConfig:
+        """One window for every table (the purge command's --days)."""
+        return cls(days, days, days, days, days)
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     """What every gRPC service process needs."""
@@ -93,6 +131,7 @@ class ServiceConfig:
     notification_addr: str
     shutdown_grace_seconds: float
     db_pool_size: int
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     @classmethod
     def from_env(
@@ -113,6 +152,7 @@ class ServiceConfig:
             notification_addr=env_address(env, "NOTIFICATION_ADDR", "127.0.0.1:50053"),
             shutdown_grace_seconds=env_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0),
             db_pool_size=int(env_float(env, "DB_POOL_SIZE", 20, minimum=2)),
+            retention=RetentionConfig.from_env(env),
         )
 
 

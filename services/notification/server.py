@@ -1,4 +1,4 @@
-"""Wiring of the notification service: servicer, SMS relay, gRPC server, lifecycle."""
+"""Wiring of the notification service: servicer, SMS relay, retention purge, gRPC server, lifecycle."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from common.grpc_auth import NoTenantKeys, TenantKeys, remote_keys
 from common.grpc_client import open_channel
 from common.grpc_server import Access, methods
 from common.grpc_server import create_server as create_grpc_server
+from common.retention import Purger
 from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Starter
 from services.notification.config import TwilioConfig
 from services.notification.relay import MessageRelay
+from services.notification.retention import sweeps
 from services.notification.senders import LocalSender, Sender, TwilioSender
 from services.notification.servicer import NotificationServicer
 
@@ -54,9 +56,10 @@ SERVICE_ONLY = methods(SERVICE_NAME, "EnqueueSms", "RecordDeliveryStatus", "Reco
 
 async def create_server(
     host: str, port: int, pool: asyncpg.Pool, *, sender: Sender | None = None, background: bool = True,
-    keys: TenantKeys | None = None, security: GrpcSecurity | None = None,
-) -> NotificationRuntime:
-    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its SMS relay."""
+    keys: TenantKeys | None = None, security: GrpcSecurity | None = None, purger: Purger | None = None,
+) -> NotificationRuntime:  # fmt: skip
+    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its SMS relay and
+    (when given) retention purge."""
     servicer = NotificationServicer(pool)
     sender = sender or LocalSender()
     relay = MessageRelay(pool, sender)
@@ -67,6 +70,8 @@ async def create_server(
     access = Access(keys or NoTenantKeys(), SERVICE_ONLY, security)
     service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
     tasks = [asyncio.create_task(relay.run(), name="sms-relay")] if background else []
+    if background and purger is not None:
+        tasks.append(asyncio.create_task(purger.run(), name="notification-retention"))
     return NotificationRuntime(service, tasks, sender.close, relay=relay, sender=sender)
 
 
@@ -76,8 +81,9 @@ def starter(twilio: TwilioConfig) -> Starter:
         availability_channel = open_channel(cfg.availability_addr)
         stub = availability_pb2_grpc.AvailabilityServiceStub(availability_channel)
         runtime = await create_server(
-            cfg.host, cfg.port, pool, sender=make_sender(twilio), keys=remote_keys(lambda: stub)
-        )
+            cfg.host, cfg.port, pool, sender=make_sender(twilio), keys=remote_keys(lambda: stub),
+            purger=Purger(pool, "notification", sweeps(cfg.retention)),
+        )  # fmt: skip
         close_sender = runtime.close
 
         async def close() -> None:

@@ -1,4 +1,5 @@
-"""Wiring of the reservation service: servicer, outbox relay, hold sweeper, gRPC server, lifecycle."""
+"""Wiring of the reservation service: servicer, outbox relay, hold sweeper, retention purge, gRPC server,
+lifecycle."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from common.grpc_client import open_channel
 from common.grpc_server import Access
 from common.grpc_server import create_server as create_grpc_server
 from common.outbox import OutboxItem, OutboxRelay
+from common.retention import Purger
 from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Running
 from services.reservation.repository import ReservationRepository
+from services.reservation.retention import sweeps
 from services.reservation.servicer import ReservationDeps, ReservationServicer
 from services.reservation.sweeper import HoldSweeper
 
@@ -46,9 +49,11 @@ class ReservationRuntime(BackgroundRuntime):
 
 
 async def create_server(
-    host: str, port: int, deps: ReservationDeps, *, background: bool = True, security: GrpcSecurity | None = None
-) -> ReservationRuntime:
-    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its relay and sweeper."""
+    host: str, port: int, deps: ReservationDeps, *, background: bool = True, security: GrpcSecurity | None = None,
+    purger: Purger | None = None,
+) -> ReservationRuntime:  # fmt: skip
+    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its relay, sweeper
+    and (when given) retention purge."""
     relay = sms_relay(deps)
     deps.outbox_written = relay.wake
     servicer = ReservationServicer(deps)
@@ -67,6 +72,8 @@ async def create_server(
         tasks.append(asyncio.create_task(relay.run(), name="reservation-outbox-relay"))
         sweeper = HoldSweeper(ReservationRepository(deps.pool), deps.clock)
         tasks.append(asyncio.create_task(sweeper.run(), name="hold-sweeper"))
+        if purger is not None:
+            tasks.append(asyncio.create_task(purger.run(), name="reservation-retention"))
     return ReservationRuntime(service, tasks, relay=relay)
 
 
@@ -78,7 +85,8 @@ async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
         availability=availability_pb2_grpc.AvailabilityServiceStub(availability_channel),
         notification=notification_pb2_grpc.NotificationServiceStub(notification_channel),
     )
-    runtime = await create_server(cfg.host, cfg.port, deps)
+    purger = Purger(pool, "reservation", sweeps(cfg.retention), clock=deps.clock)
+    runtime = await create_server(cfg.host, cfg.port, deps, purger=purger)
 
     async def close() -> None:
         await availability_channel.close()
