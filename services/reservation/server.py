@@ -20,6 +20,7 @@ from common.grpc_server import create_server as create_grpc_server
 from common.outbox import OutboxItem, OutboxRelay
 from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Running
+from services.reservation import metrics as reservation_metrics
 from services.reservation.repository import ReservationRepository
 from services.reservation.servicer import ReservationDeps, ReservationServicer
 from services.reservation.sweeper import HoldSweeper
@@ -85,4 +86,5 @@ async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
         await notification_channel.close()
 
     runtime.close = close  # after its relay and sweeper have stopped (BackgroundRuntime.stop)
+    runtime.refresh_metrics = reservation_metrics.refresher(pool)
     return runtime
