@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -16,7 +17,7 @@ from common.grpc_client import open_channel
 from devkit.processes import ROOT
 from devkit.real_stack import MODULES, RealStack
 from services.availability.clinic_file import load_clinic_file
-from tests.functional.walkthrough import Walk
+from tests.functional.walkthrough import CALL_ID, CALLER, Walk
 
 SECRET = "demo-secret-for-metrics-0123456789"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -117,3 +118,31 @@ async def test_dev_sms_is_404_when_a_real_sender_is_configured(pool: asyncpg.Poo
             assert reply.status == 404
     finally:
         await stack.stop_all()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_each_tool_call_logs_one_line_with_masked_caller_and_the_request_id_of_its_hops(
+    local_stack: RealStack,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        walk = Walk(local_stack.gateway_url, SECRET)
+        await walk.call(session, "check_availability", {"date": "tomorrow"})
+        calls = [{"id": "t2", "function": {"name": "no_such_tool"}}]
+        unknown = {"message": {"type": "tool-calls", "toolCallList": calls}}
+        headers = {"Authorization": f"Bearer {SECRET}"}
+        async with session.post(f"{walk.url}/vapi/demo", json=unknown, headers=headers) as reply:
+            assert "error" in (await reply.json())["results"][0]
+    await asyncio.sleep(0.2)  # the log reader runs beside us
+    lines = [json.loads(line) for line in local_stack.procs["gateway"].lines if '"tool call"' in line]
+    assert [(line["tool"], line["outcome"]) for line in lines] == [
+        ("check_availability", "ok"), ("no_such_tool", "unknown_tool"),
+    ]  # fmt: skip
+    checked = lines[0]
+    assert checked["tenant"] == "demo" and checked["call_id"] == CALL_ID and checked["tool_call_id"] == "t1"
+    assert checked["ms"] > 0 and checked["request_id"]
+    assert checked["caller"] == "*********42"  # 11 digits, the last two kept
+    everything = "\n".join(local_stack.procs["gateway"].lines)
+    assert CALLER not in everything and CALLER[1:] not in everything  # the number is never logged whole
+    hops = [json.loads(line) for line in local_stack.procs["availability"].lines if '"rpc"' in line]
+    assert any(hop.get("request_id") == checked["request_id"] for hop in hops)  # one id across the hops
