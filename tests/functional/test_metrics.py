@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from booking.availability.v1 import availability_pb2 as apb
@@ -16,7 +18,10 @@ from booking.availability.v1 import availability_pb2_grpc
 from common.grpc_client import open_channel
 from devkit.processes import ROOT
 from devkit.real_stack import MODULES, RealStack
+from gateway.state import Metrics
 from services.availability.clinic_file import load_clinic_file
+from services.notification import metrics as notification_metrics
+from services.reservation import metrics as reservation_metrics
 from tests.functional.walkthrough import CALL_ID, CALLER, Walk
 
 SECRET = "demo-secret-for-metrics-0123456789"
@@ -146,3 +151,34 @@ async def test_each_tool_call_logs_one_line_with_masked_caller_and_the_request_i
     assert CALLER not in everything and CALLER[1:] not in everything  # the number is never logged whole
     hops = [json.loads(line) for line in local_stack.procs["availability"].lines if '"rpc"' in line]
     assert any(hop.get("request_id") == checked["request_id"] for hop in hops)  # one id across the hops
+
+
+DASHBOARD = ROOT / "deploy" / "grafana" / "booking-dashboard.json"
+PROMQL_WORDS = {"sum", "max", "min", "avg", "count", "rate", "irate", "increase", "histogram_quantile", "by", "without"}
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",), "info": ("_info",)}
+
+
+def exported_names() -> set[str]:
+    """Every sample name our processes can export: the default registry (services, with their
+    domain modules imported) and the gateway's own."""
+    assert notification_metrics.SMS_SENT and reservation_metrics.HOLDS_ACTIVE  # imported: registered
+    names: set[str] = set()
+    for registry in (REGISTRY, Metrics().registry):
+        for family in registry.collect():
+            names |= {family.name + suffix for suffix in SUFFIXES.get(family.type, ("",))}
+            names |= {sample.name for sample in family.samples}
+    return names
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads (labels, ranges, strings and functions removed)."""
+    bare = re.sub(r"\{[^}]*\}|\[[^\]]*\]|\b(by|without)\s*\([^)]*\)", " ", expr)
+    return {word for word in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", bare) if word not in PROMQL_WORDS}
+
+
+def test_the_grafana_dashboard_is_valid_json_reading_only_exported_metrics() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = set().union(*(metric_names(e) for e in exprs))
+    assert {"grpc_server_handled_total", "outbox_backlog", "notification_sms_failed_total"} <= used
+    assert used - exported_names() == set()
