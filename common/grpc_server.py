@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 
 from common.grpc_auth import AuthInterceptor, NoTenantKeys, TenantKeys
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from common.metrics import observe_rpc
 from common.security import GrpcSecurity, process_security
 
 log = logging.getLogger("common.grpc_server")
@@ -34,8 +35,15 @@ OVERALL = ""  # the health service's name for "the whole server"
 DB_PROBE_TIMEOUT_SECONDS = 2.0
 
 
+def finished(method: str, code: Any, seconds: float, reply: Any) -> None:
+    """The access-log line and the per-RPC metrics of one call."""
+    status = code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+    log.info("rpc", extra={"method": method, "code": status.name, "ms": round(seconds * 1000, 2)})
+    observe_rpc(method, status, seconds, reply)
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Request id from metadata, one access-log line per call, no internals leaked."""
+    """Request id from metadata, one access-log line and the RPC metrics per call, no internals leaked."""
 
     async def intercept_service(
         self,
@@ -55,9 +63,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             token = request_id_var.set(request_id[:64])
             started = time.perf_counter()
             code = grpc.StatusCode.OK
+            reply = None
             try:
                 result = inner(request, context)
-                return await result if inspect.isawaitable(result) else result
+                reply = await result if inspect.isawaitable(result) else result
+                return reply
             except NotImplementedError:
                 # The generated base servicer raises this for RPCs not implemented yet.
                 code = grpc.StatusCode.UNIMPLEMENTED
@@ -76,14 +86,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             finally:
                 if code == grpc.StatusCode.OK and context.code() is not None:
                     code = context.code()
-                log.info(
-                    "rpc",
-                    extra={
-                        "method": method,
-                        "code": code.name if isinstance(code, grpc.StatusCode) else str(code),
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
+                finished(method, code, time.perf_counter() - started, reply)
                 request_id_var.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(

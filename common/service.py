@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
 
-from common.config import ServiceConfig, load_or_exit
+from common.config import ServiceConfig, env_port, load_or_exit
 from common.db import create_pool
 from common.grpc_server import GrpcService, serve_until_signalled
 from common.logs import configure_logging
+from common.metrics import DEFAULT_PORTS, metrics_port_variable, serve_metrics
 from common.migrations import apply_migrations
 
 log = logging.getLogger("common.service")
@@ -33,6 +35,8 @@ class BackgroundRuntime:
     grpc: GrpcService
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     close: Callable[[], Awaitable[None]] | None = None
+    # Run before each scrape of the metrics port: domain gauges read from the database.
+    refresh_metrics: Callable[[], Awaitable[None]] | None = None
 
     @property
     def port(self) -> int:
@@ -56,16 +60,26 @@ Running = BackgroundRuntime
 Starter = Callable[[ServiceConfig, asyncpg.Pool], Awaitable[BackgroundRuntime]]
 
 
-async def _run(cfg: ServiceConfig, start: Starter) -> None:
+async def _run(cfg: ServiceConfig, metrics_port: int, start: Starter) -> None:
     await apply_migrations(cfg.database_url)
     pool = await create_pool(cfg.database_url, max_size=cfg.db_pool_size)
     runtime = await start(cfg, pool)
     runtime.grpc.watch_database(pool)
+    metrics = await serve_metrics(cfg.host, metrics_port, refresh=runtime.refresh_metrics)
+    # Its own line, before "listening": supervisors read the gRPC port from the "listening" line.
+    log.info("metrics port", extra={"port": metrics.port, "host": cfg.host})
     log.info("listening", extra={"port": runtime.port, "host": cfg.host})
-    await serve_until_signalled(runtime, cfg.shutdown_grace_seconds, pool.close)
+
+    async def release() -> None:
+        await metrics.stop()
+        await pool.close()
+
+    await serve_until_signalled(runtime, cfg.shutdown_grace_seconds, release)
 
 
 def main(name: str, port_var: str, default_port: int, start: Starter) -> None:
     cfg = load_or_exit(name, lambda: ServiceConfig.from_env(name, port_var, default_port))
+    variable = metrics_port_variable(name)
+    metrics_port = load_or_exit(name, lambda: env_port(os.environ, variable, DEFAULT_PORTS[name]))
     configure_logging(name, cfg.log_level)
-    asyncio.run(_run(cfg, start))
+    asyncio.run(_run(cfg, metrics_port, start))

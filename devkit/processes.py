@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Started processes pick free metrics ports unless told otherwise: stacks run side by side.
+ANY_METRICS_PORT = {f"{name}_METRICS_PORT": "0" for name in ("GATEWAY", "AVAILABILITY", "RESERVATION", "NOTIFICATION")}
 
 
 @dataclass
@@ -46,7 +48,7 @@ async def spawn(
 
 async def start_module(module: str, env: dict[str, str], timeout: float = 30.0) -> Proc:
     """Run `python -m module` and wait for its "listening" log line."""
-    process = await spawn(module, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"})
+    process = await spawn(module, env={**os.environ, **ANY_METRICS_PORT, **env, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
     port_future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 

@@ -4,8 +4,8 @@ Starts an embedded PostgreSQL when DATABASE_URL is unset, applies migrations, ge
 service token, the key-encryption key and the demo secret once (kept in .data/secrets.json),
 starts availability, reservation, notification and the gateway as child
 processes (forwarding their JSON logs), loads the demo clinic, prints the gateway
-URL, the demo secret and a sample curl, and on Ctrl-C/SIGTERM stops every child
-(SIGTERM, then SIGKILL after 10 s) and the embedded PostgreSQL it started.
+URL, the demo secret and a sample curl, prints each text as the local SMS sender "sends"
+it, and on Ctrl-C/SIGTERM stops every child (SIGTERM, then SIGKILL after 10 s) and the embedded PostgreSQL it started.
 
 A port variable set to 0 lets a child pick a free port; the supervisor reads the
 bound port from the child's "listening" log line and hands it to the others.
@@ -21,8 +21,12 @@ import sys
 from dataclasses import dataclass, field
 
 import asyncpg
+import grpc
 
+from booking.notification.v1 import notification_pb2, notification_pb2_grpc
+from common.grpc_client import open_channel
 from common.migrations import apply_migrations
+from common.security import GrpcSecurity
 from devkit.embedded_pg import EmbeddedPostgres, free_port
 from devkit.local_secrets import SECRETS_FILE, local_secrets
 from devkit.processes import ROOT, spawn
@@ -135,7 +139,28 @@ def announce(env: dict[str, str], gateway_port: int) -> None:
         '"toolCallList": [{"id": "call_1", "type": "function", "function": '
         '{"name": "check_availability", "arguments": {"date": "tomorrow"}}}]}}\''
     )
+    say(f"texts are not sent without TWILIO_*: they are printed here and listed at {url}/dev/sms")
     say("Ctrl-C stops everything")
+
+
+async def print_texts(env: dict[str, str], interval: float = 0.5) -> None:
+    """Print each text the local SMS sender keeps as it is "sent" (the developer's own stderr,
+    never the JSON logs: bodies carry codes). Stops when a real sender is configured."""
+    seen: set[str] = set()
+    async with open_channel(env["NOTIFICATION_ADDR"], security=GrpcSecurity.from_env(env)) as channel:
+        stub = notification_pb2_grpc.NotificationServiceStub(channel)
+        while True:
+            try:
+                reply = await stub.ListDevTexts(notification_pb2.ListDevTextsRequest())
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                    return  # Twilio sends for real: nothing to show
+                reply = notification_pb2.ListDevTextsResponse()
+            for text in reversed(reply.texts):  # oldest first on screen
+                if text.provider_sid not in seen:
+                    seen.add(text.provider_sid)
+                    say(f"SMS to {text.to}: {text.body}")
+            await asyncio.sleep(interval)
 
 
 async def supervise(children: list[Child], stop: asyncio.Event) -> int:
@@ -178,7 +203,11 @@ async def run() -> int:
         if await load_demo_clinic(env):
             say("demo clinic loaded as tenant 'demo'")
         announce(env, ports[-1])
-        return await supervise(children, stop)
+        texts = asyncio.create_task(print_texts(env), name="print-texts")
+        try:
+            return await supervise(children, stop)
+        finally:
+            texts.cancel()
     except (TimeoutError, RuntimeError) as error:
         say(f"start failed: {error or 'a process did not report its port in time'}")
         return 1

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import grpc
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from common.metrics import serve_metrics
 from common.sealing import KEK_VAR, SecretBox
 from common.timestamps import Clock, utc_now
-from gateway import handlers, twilio_webhooks
+from gateway import dev_sms, handlers, twilio_webhooks
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
@@ -67,11 +67,6 @@ async def has_clinic(app: web.Application, tenant: str) -> bool:
     return True
 
 
-async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
 async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
     app[BACKENDS] = Backends.open(app[CONFIG])
     yield
@@ -81,17 +76,12 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     """`/metrics` on its own port (GATEWAY_METRICS_PORT on BIND_HOST), never on the public one."""
     cfg = app[CONFIG]
-    private = web.Application()
-    private[METRICS] = app[METRICS]
-    private.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(private, access_log=None)
-    await runner.setup()
+    server = await serve_metrics(cfg.host, cfg.metrics_port, registry=app[METRICS].registry)
+    app[METRICS_PORT] = server.port
     try:
-        await web.TCPSite(runner, cfg.host, cfg.metrics_port).start()
-        app[METRICS_PORT] = runner.addresses[0][1]
         yield
     finally:
-        await runner.cleanup()
+        await server.stop()
 
 
 def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
@@ -110,4 +100,5 @@ def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
     app.router.add_get("/ready", ready)
     handlers.add_routes(app)
     twilio_webhooks.add_routes(app)
+    dev_sms.add_routes(app)
     return app

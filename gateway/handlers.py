@@ -15,6 +15,7 @@ from aiohttp import web
 
 from booking.reservation.v1 import reservation_pb2 as rpb
 from common.deadlines import GATEWAY_TO_SERVICE, TOOL
+from common.logs import mask_phone
 from common.phones import to_e164
 from gateway import tools, vapi
 from gateway.intake import BadJson, clean_text, decode
@@ -87,23 +88,41 @@ async def run_call(
     request: web.Request, tenant: str, message: vapi.ServerMessage, call: vapi.ToolCall
 ) -> dict[str, str]:
     """One tool call -> its `results` entry. A call with an id is answered once per id."""
+    started = time.perf_counter()
     if call.problem is not None:
+        log_tool_call(tenant, message, call, "malformed", started)
         return vapi.result_entry(call, error=call.problem)
     if call.name not in tools.TOOLS:
+        log_tool_call(tenant, message, call, "unknown_tool", started)
         return vapi.result_entry(call, error=f"unknown tool {call.name[:64]!r}")
     metrics = request.app[METRICS]
-    started = time.perf_counter()
+    outcome = "replayed"  # stays so when the answer comes from an earlier delivery of this id
 
     async def run() -> tuple[str, bool]:
+        nonlocal outcome
         result = await execute(request.app, tenant, message, call)
-        outcome = "ok" if result.ok else result.data.get("cause", "refused")
-        metrics.tool_calls.labels(call.name, str(outcome)).inc()
+        outcome = "ok" if result.ok else str(result.data.get("cause", "refused"))
+        metrics.tool_calls.labels(call.name, outcome).inc()
         return result.to_json(), outcome != "BACKEND_UNAVAILABLE"
 
     # Calls without an id (seed flat bodies, a function-call outside a call) are never deduplicated.
     result = await request.app[REPLIES].get_or_run((tenant, call.id), run) if call.id else (await run())[0]
     metrics.tool_latency.labels(call.name).observe(time.perf_counter() - started)
+    log_tool_call(tenant, message, call, outcome, started)
     return vapi.result_entry(call, result=result)
+
+
+def log_tool_call(tenant: str, message: vapi.ServerMessage, call: vapi.ToolCall, outcome: str, started: float) -> None:
+    """The one line per tool call (the request id is added by the formatter); the caller's
+    number masked, arguments never logged (names, codes)."""
+    log.info(
+        "tool call",
+        extra={
+            "tenant": tenant, "call_id": message.call_id, "tool": call.name, "tool_call_id": call.id,
+            "outcome": outcome, "ms": round((time.perf_counter() - started) * 1000, 2),
+            "caller": mask_phone(message.customer_number),
+        },
+    )  # fmt: skip
 
 
 async def run_calls(

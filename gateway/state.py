@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, GCCollector, Histogram, PlatformCollector, ProcessCollector
 
 from booking.availability.v1 import availability_pb2_grpc
 from booking.notification.v1 import notification_pb2_grpc
@@ -72,6 +72,10 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # The standard process_* and python_* series, as every process has them.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.http_requests = self._counter(
             "gateway_http_requests", "HTTP requests by route and status", "route", "status"
         )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,6 +18,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from common.logs import mask_phone
+from common.timestamps import utc_now
+from services.notification.metrics import SMS_FAILED, SMS_SENT
 from services.notification.sms_errors import Outcome, classify
 
 log = logging.getLogger("services.notification.sender")
@@ -75,6 +79,9 @@ class TwilioSender:
         self.timeout = timeout
 
     async def send(self, to: str, body: str) -> SendResult:
+        return counted(await self._send(to, body), "twilio")
+
+    async def _send(self, to: str, body: str) -> SendResult:
         extra: dict[str, str] = {"status_callback": self.status_callback} if self.status_callback else {}
         try:
             # The async client ignores its own timeout setting: bound the call here.
@@ -96,16 +103,46 @@ class TwilioSender:
         await self.http.close()
 
 
+def counted(result: SendResult, sender: str) -> SendResult:
+    if result.outcome is Outcome.SENT:
+        SMS_SENT.labels(sender).inc()
+    else:
+        SMS_FAILED.labels(result.outcome.value, result.error_code or "none").inc()
+    return result
+
+
+@dataclass(frozen=True)
+class DevText:
+    to: str
+    body: str
+    provider_sid: str
+    sent_at: datetime
+
+
+# Enough for a developer's session; the oldest texts drop out first.
+DEV_INBOX_SIZE = 100
+
+
 class LocalSender:
-    """No Twilio credentials: record the message as sent locally and log that it was not sent."""
+    """No Twilio credentials: keep the text in a bounded in-memory inbox (the developer reads it
+    at `GET /dev/sms` or in `make run`'s output) and log, without the body, that it was not sent."""
+
+    def __init__(self, capacity: int = DEV_INBOX_SIZE) -> None:
+        self.inbox: deque[DevText] = deque(maxlen=capacity)
 
     async def send(self, to: str, body: str) -> SendResult:
         sid = f"LOCAL{uuid.uuid4().hex[:28]}"
+        self.inbox.append(DevText(to, body, sid, utc_now()))
         log.info(
             "LOCAL SMS SENDER: not sent to any phone (set TWILIO_* to send for real)",
             extra={"to": mask_phone(to), "chars": len(body), "provider_sid": sid},
         )
-        return SendResult(Outcome.SENT, provider_sid=sid)
+        return counted(SendResult(Outcome.SENT, provider_sid=sid), "local")
+
+    def texts(self, limit: int = 0) -> list[DevText]:
+        """Newest first; `limit` 0 = all kept."""
+        newest = list(reversed(self.inbox))
+        return newest[:limit] if limit > 0 else newest
 
     async def close(self) -> None:
         return None

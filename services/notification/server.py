@@ -19,6 +19,7 @@ from common.grpc_server import create_server as create_grpc_server
 from common.retention import Purger
 from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Starter
+from services.notification import metrics as notification_metrics
 from services.notification.config import TwilioConfig
 from services.notification.relay import MessageRelay
 from services.notification.retention import sweeps
@@ -31,7 +32,7 @@ log = logging.getLogger("services.notification")
 
 def make_sender(twilio: TwilioConfig) -> Sender:
     if not twilio.enabled:
-        log.warning("no Twilio credentials: using the LOCAL SMS SENDER (messages are logged, not sent)")
+        log.warning("no Twilio credentials: using the LOCAL SMS SENDER (texts are kept for GET /dev/sms, not sent)")
         return LocalSender()
     return TwilioSender(
         twilio.account_sid,
@@ -51,7 +52,8 @@ class NotificationRuntime(BackgroundRuntime):
 
 # Internal hand-offs (reservation's texts, the gateway's Twilio callbacks): never for a tenant's key,
 # which could otherwise text anything from the clinic's number.
-SERVICE_ONLY = methods(SERVICE_NAME, "EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms")
+# ListDevTexts shows full bodies (codes included): the gateway's /dev/sms only.
+SERVICE_ONLY = methods(SERVICE_NAME, "EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts")
 
 
 async def create_server(
@@ -60,8 +62,8 @@ async def create_server(
 ) -> NotificationRuntime:  # fmt: skip
     """Start the server on host:port (port 0 picks a free one) and, unless told not to, its SMS relay and
     (when given) retention purge."""
-    servicer = NotificationServicer(pool)
     sender = sender or LocalSender()
+    servicer = NotificationServicer(pool, sender if isinstance(sender, LocalSender) else None)
     relay = MessageRelay(pool, sender)
 
     def register(server: grpc.aio.Server) -> None:
@@ -92,6 +94,7 @@ def starter(twilio: TwilioConfig) -> Starter:
             await availability_channel.close()
 
         runtime.close = close
+        runtime.refresh_metrics = notification_metrics.refresher(pool)
         return runtime
 
     return start

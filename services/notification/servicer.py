@@ -15,6 +15,7 @@ from common.timestamps import from_timestamp
 from common.timestamps import to_timestamp as timestamp
 from services.notification import templates
 from services.notification.repository import MessageRow, NotificationRepository
+from services.notification.senders import LocalSender
 
 KINDS = {
     pb.MESSAGE_KIND_OTP: "OTP",
@@ -72,9 +73,24 @@ async def tenant_and_phone(
 
 
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, local: LocalSender | None = None) -> None:
         self.pool = pool
         self.repository = NotificationRepository(pool)
+        self.local = local  # the local sender, whose inbox ListDevTexts shows; None with Twilio
+
+    async def ListDevTexts(
+        self, request: pb.ListDevTextsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDevTextsResponse:
+        if self.local is None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "a real SMS sender is configured")
+            raise AssertionError("unreachable")
+        texts = self.local.texts(max(request.limit, 0))
+        return pb.ListDevTextsResponse(
+            texts=[
+                pb.DevText(to=t.to, body=t.body, provider_sid=t.provider_sid, sent_at=timestamp(t.sent_at))
+                for t in texts
+            ]
+        )
 
     async def EnqueueSms(
         self, request: pb.EnqueueSmsRequest, context: grpc.aio.ServicerContext

@@ -22,6 +22,7 @@ from common.outbox import OutboxItem, OutboxRelay
 from common.retention import Purger
 from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Running
+from services.reservation import metrics as reservation_metrics
 from services.reservation.repository import ReservationRepository
 from services.reservation.retention import sweeps
 from services.reservation.servicer import ReservationDeps, ReservationServicer
@@ -93,4 +94,5 @@ async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
         await notification_channel.close()
 
     runtime.close = close  # after its relay and sweeper have stopped (BackgroundRuntime.stop)
+    runtime.refresh_metrics = reservation_metrics.refresher(pool)
     return runtime

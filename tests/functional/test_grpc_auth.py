@@ -33,7 +33,7 @@ SERVICE_ONLY = {
         "UpsertClinic", "GetTenantCredentials", "RotateTenantSecret", "IssueApiKey", "ListApiKeys",
         "RevokeApiKey", "AuthenticateApiKey",
     },
-    "NotificationService": {"EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms"},
+    "NotificationService": {"EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts"},
 }  # fmt: skip
 REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 METHODS = [(name, method) for name, service in SERVICES.items() for method in service.methods]

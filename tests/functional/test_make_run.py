@@ -12,16 +12,14 @@ import aiohttp
 import psutil
 import pytest
 
-from devkit.processes import ROOT
+from devkit.processes import ANY_METRICS_PORT, ROOT
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_make_run_is_ready_then_sigterm_stops_every_child(admin_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MAKEFLAGS", "MFLAGS")}
-    env.update(
-        GATEWAY_PORT="0", AVAILABILITY_PORT="0", RESERVATION_PORT="0", NOTIFICATION_PORT="0", GATEWAY_METRICS_PORT="0"
-    )
+    env.update(GATEWAY_PORT="0", AVAILABILITY_PORT="0", RESERVATION_PORT="0", NOTIFICATION_PORT="0", **ANY_METRICS_PORT)
     if os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/postgres"
     make = await asyncio.create_subprocess_exec(
