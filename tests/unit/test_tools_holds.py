@@ -79,7 +79,7 @@ def test_word_a_hold() -> None:
         result.ok and result.speech == "I'm holding tomorrow at 9 AM with Doctor Lee for you for the next 10 minutes."
     )
     assert result.data["hold_id"] == "h1" and result.data["slot_id"] == "s-24-9-0"
-    assert result.data["expires_at"] == "2026-11-23T15:10:00+00:00Z"
+    assert result.data["expires_at"] == "2026-11-23T15:10:00Z"  # UTC, one suffix
     quick = rpb.CreateHoldResponse(hold=rpb.Hold(slot=slot(24, 9, provider=""), expires_at=in_minutes(0.2)))
     assert word_hold(context(), quick, by_start=False).speech == (
         "I'm holding tomorrow at 9 AM for you for the next 1 minutes."
