@@ -7,6 +7,8 @@ A second language is a sibling module with the same names and keys (`SENTENCES`,
 from __future__ import annotations
 
 PHONE_INVALID = "That phone number doesn't sound right. Could you say it again with the area code?"
+PRIVACY = "To protect your privacy I need to confirm it's you."
+RESENDS_USED = "I've already re-sent that confirmation {limit} times today; please check your messages."
 NO_PHONE_ON_APPOINTMENT = "There's no phone number on that appointment to text."
 APPOINTMENT_NOT_FOUND = "I couldn't find that appointment. Shall I look up your appointments?"
 TIME_UNCLEAR = "I didn't catch that time. Which of the offered times would you like?"
@@ -123,15 +125,9 @@ FAILURES: dict[tuple[str, str, str], str] = {
     ("INVALID_PHONE", "", ""): PHONE_INVALID,
     ("VERIFICATION_REQUIRED", "", ""): "I can text a code to the number on file to confirm it's you. Shall I?",
     # Caller identity: nothing of the appointment is said until the caller proves it is theirs.
-    ("VERIFICATION_REQUIRED", "appointment", ""): (
-        "To protect your privacy I need to confirm it's you. Shall I text a code to the number on the appointment?"
-    ),
-    ("VERIFICATION_REQUIRED", "phone", ""): (
-        "To protect your privacy I need to confirm it's you. Shall I text a code to that number?"
-    ),
-    ("OTP_SEND_LIMIT", "confirmation_resends", ""): (
-        "I've already re-sent that confirmation {limit} times today; please check your messages."
-    ),
+    ("VERIFICATION_REQUIRED", "appointment", ""): f"{PRIVACY} Shall I text a code to the number on the appointment?",
+    ("VERIFICATION_REQUIRED", "phone", ""): f"{PRIVACY} Shall I text a code to that number?",
+    ("OTP_SEND_LIMIT", "confirmation_resends", ""): RESENDS_USED,
     ("INVALID_PHONE", "no_phone", ""): NO_PHONE_ON_APPOINTMENT,
 }
 

@@ -6,7 +6,7 @@ a request without one comes from the clinic's own systems."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 
@@ -29,12 +29,14 @@ from services.reservation.resend_repository import ResendRepository
 if TYPE_CHECKING:
     from services.reservation.servicer import ReservationDeps
 
+Context: TypeAlias = grpc.aio.ServicerContext
 FIND_LIMIT_DEFAULT, FIND_LIMIT_MAX = 20, 100
 CONFIRMATION = notification_pb2.MESSAGE_KIND_CONFIRMATION
-Asking = (
-    pb.GetAppointmentRequest | pb.FindAppointmentsRequest | pb.CancelAppointmentRequest
-    | pb.RescheduleAppointmentRequest | pb.ResendConfirmationRequest
+ById = (
+    pb.GetAppointmentRequest | pb.CancelAppointmentRequest | pb.RescheduleAppointmentRequest
+    | pb.ResendConfirmationRequest
 )  # fmt: skip
+Asking = ById | pb.FindAppointmentsRequest
 
 
 def caller_of(request: Asking) -> pb.Caller | None:
@@ -52,7 +54,7 @@ class Appointments:
         self.changes = changes
 
     # --- who may ---------------------------------------------------------------------------
-    async def _may_act(self, context: grpc.aio.ServicerContext, tenant_id: str, caller: pb.Caller, phone: str) -> bool:
+    async def _may_act(self, context: Context, tenant_id: str, caller: pb.Caller, phone: str) -> bool:
         rules = await self.peers.rules(context, tenant_id, "")  # the clinic's own rule, not a service's
         since = identity.verified_since(self.deps.clock())
         async with self.deps.pool.acquire() as conn:
@@ -65,12 +67,12 @@ class Appointments:
             row = await self.repository.get(conn, tenant_id, appointment_id)
         return row if row is not None and row.status in policy.APPOINTMENT_STATUSES else None
 
-    async def _owned(
-        self, context: grpc.aio.ServicerContext, tenant_id: str, appointment_id: str, caller: pb.Caller | None
-    ) -> Reservation | Refusal:
+    async def _owned(self, context: Context, request: ById) -> Reservation | Refusal:
         """The appointment, if the asker may act on it. Its phone never changes once it is an
         appointment, so deciding on this read holds for the transaction that follows."""
-        row = await self._appointment(tenant_id, appointment_id)
+        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
+        tenant_id, caller = request.tenant_id, caller_of(request)
+        row = await self._appointment(tenant_id, request.appointment_id)
         if caller is None:
             return row if row is not None else policy.APPOINTMENT_NOT_FOUND
         # An unknown id takes the same path and answer as another patient's: existence is not told.
@@ -78,18 +80,13 @@ class Appointments:
         return row if row is not None and mine else identity.NOT_THE_CALLERS
 
     # --- hear ------------------------------------------------------------------------------
-    async def get(
-        self, request: pb.GetAppointmentRequest, context: grpc.aio.ServicerContext
-    ) -> pb.GetAppointmentResponse:
-        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
-        row = await self._owned(context, request.tenant_id, request.appointment_id, caller_of(request))
+    async def get(self, request: pb.GetAppointmentRequest, context: Context) -> pb.GetAppointmentResponse:
+        row = await self._owned(context, request)
         if isinstance(row, Refusal):
             return pb.GetAppointmentResponse(failure=failure(row))
         return pb.GetAppointmentResponse(appointment=appointment_of(row))
 
-    async def find(
-        self, request: pb.FindAppointmentsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.FindAppointmentsResponse:
+    async def find(self, request: pb.FindAppointmentsRequest, context: Context) -> pb.FindAppointmentsResponse:
         await require(context, tenant_id=request.tenant_id, phone=request.phone)
         phone = await e164(context, "phone", request.phone)
         if request.limit < 0:
@@ -104,11 +101,8 @@ class Appointments:
         return pb.FindAppointmentsResponse(appointments=[appointment_of(r) for r in rows])
 
     # --- change ----------------------------------------------------------------------------
-    async def cancel(
-        self, request: pb.CancelAppointmentRequest, context: grpc.aio.ServicerContext
-    ) -> pb.CancelAppointmentResponse:
-        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
-        peek = await self._owned(context, request.tenant_id, request.appointment_id, caller_of(request))
+    async def cancel(self, request: pb.CancelAppointmentRequest, context: Context) -> pb.CancelAppointmentResponse:
+        peek = await self._owned(context, request)
         if isinstance(peek, Refusal):
             return pb.CancelAppointmentResponse(failure=failure(peek))
         rules = await self.peers.rules(context, request.tenant_id, peek.service_id)
@@ -133,12 +127,11 @@ class Appointments:
         )
 
     async def reschedule(
-        self, request: pb.RescheduleAppointmentRequest, context: grpc.aio.ServicerContext
+        self, request: pb.RescheduleAppointmentRequest, context: Context
     ) -> pb.RescheduleAppointmentResponse:
-        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
         if not request.slot_id and not request.HasField("start"):
             await invalid(context, "slot_id (or start) is required")
-        peek = await self._owned(context, request.tenant_id, request.appointment_id, caller_of(request))
+        peek = await self._owned(context, request)
         if isinstance(peek, Refusal):
             return pb.RescheduleAppointmentResponse(failure=failure(peek))
         validation = await self.peers.validate(
@@ -191,12 +184,9 @@ class Appointments:
             return None
 
     # --- text again ------------------------------------------------------------------------
-    async def resend(
-        self, request: pb.ResendConfirmationRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ResendConfirmationResponse:
-        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
+    async def resend(self, request: pb.ResendConfirmationRequest, context: Context) -> pb.ResendConfirmationResponse:
         caller = caller_of(request)
-        peek = await self._owned(context, request.tenant_id, request.appointment_id, caller)
+        peek = await self._owned(context, request)
         if isinstance(peek, Refusal):
             return pb.ResendConfirmationResponse(failure=failure(peek))
         rules = await self.peers.rules(context, request.tenant_id, peek.service_id)

