@@ -7,6 +7,9 @@ A second language is a sibling module with the same names and keys (`SENTENCES`,
 from __future__ import annotations
 
 PHONE_INVALID = "That phone number doesn't sound right. Could you say it again with the area code?"
+PRIVACY = "To protect your privacy I need to confirm it's you."
+RESENDS_USED = "I've already re-sent that confirmation {limit} times today; please check your messages."
+NO_PHONE_ON_APPOINTMENT = "There's no phone number on that appointment to text."
 APPOINTMENT_NOT_FOUND = "I couldn't find that appointment. Shall I look up your appointments?"
 TIME_UNCLEAR = "I didn't catch that time. Which of the offered times would you like?"
 
@@ -63,9 +66,8 @@ SENTENCES: dict[str, str] = {
     "appointment_with": "{what} with {provider} {when}",
     "your_appointment": "your appointment",
     "appointment_not_found": APPOINTMENT_NOT_FOUND,
-    "not_callers_appointment": "I can only change appointments booked with the phone number you're calling from.",
     "which_appointment_to_text": "Which appointment should I text you about?",
-    "no_phone_on_appointment": "There's no phone number on that appointment to text.",
+    "no_phone_on_appointment": NO_PHONE_ON_APPOINTMENT,
     "confirmation_sent": "I've sent the confirmation to {phone}.",
     "phone_of_appointment": "What phone number is the appointment under?",
     "no_appointments": "I don't see any upcoming appointments for that number.",
@@ -122,6 +124,11 @@ FAILURES: dict[tuple[str, str, str], str] = {
     ("PHONE_OPTED_OUT", "", ""): "That number has opted out of text messages.",
     ("INVALID_PHONE", "", ""): PHONE_INVALID,
     ("VERIFICATION_REQUIRED", "", ""): "I can text a code to the number on file to confirm it's you. Shall I?",
+    # Caller identity: nothing of the appointment is said until the caller proves it is theirs.
+    ("VERIFICATION_REQUIRED", "appointment", ""): f"{PRIVACY} Shall I text a code to the number on the appointment?",
+    ("VERIFICATION_REQUIRED", "phone", ""): f"{PRIVACY} Shall I text a code to that number?",
+    ("OTP_SEND_LIMIT", "confirmation_resends", ""): RESENDS_USED,
+    ("INVALID_PHONE", "no_phone", ""): NO_PHONE_ON_APPOINTMENT,
 }
 
 # When a cause has no entry (FAILURE_CAUSE_UNSPECIFIED, or one newer than this table).

@@ -103,22 +103,28 @@ def new_reservation(validation: availability_pb2.ValidateSlotResponse, *, with_s
 
 
 def dedupe_key(kind: notification_pb2.MessageKind.ValueType, row: Reservation) -> str:
-    """One text per event: a confirmation or cancellation once per appointment, a move once per new time."""
+    """One text per event: a confirmation or cancellation once per appointment, a move once per
+    version (every change bumps it, so moving back to an earlier time is still a new text)."""
     if kind == notification_pb2.MESSAGE_KIND_CONFIRMATION:
         return f"confirmation:{row.reservation_id}"
     if kind == notification_pb2.MESSAGE_KIND_CANCELLATION:
         return f"cancellation:{row.reservation_id}"
-    return f"reschedule:{row.reservation_id}:{int(row.starts_at.timestamp())}:{row.provider_id}"
+    return f"reschedule:{row.reservation_id}:v{row.version}"
+
+
+def resend_key(row: Reservation, asked_by: str) -> str:
+    """A confirmation texted again: once per appointment version and asking call."""
+    return f"confirmation-resend:{row.reservation_id}:v{row.version}:{asked_by}"
 
 
 def sms_request(
-    row: Reservation, kind: notification_pb2.MessageKind.ValueType, clinic_name: str
+    row: Reservation, kind: notification_pb2.MessageKind.ValueType, clinic_name: str, key: str = ""
 ) -> notification_pb2.EnqueueSmsRequest:
     return notification_pb2.EnqueueSmsRequest(
         tenant_id=row.tenant_id,
         to=row.patient_phone,
         kind=kind,
-        dedupe_key=dedupe_key(kind, row),
+        dedupe_key=key or dedupe_key(kind, row),
         appointment=notification_pb2.AppointmentDetails(
             clinic_name=clinic_name,
             service_name=str(row.details.get("service_name") or row.details.get("service_spoken_name", "")),

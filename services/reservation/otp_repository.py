@@ -106,3 +106,17 @@ class OtpRepository:
             since,
         )
         return bool(value)
+
+    @staticmethod
+    async def verified_phones(conn: Connection, tenant_id: str, call_id: str, since: datetime) -> frozenset[str]:
+        """The phones a code was verified for in this call since `since` (none without a call id)."""
+        if not call_id:
+            return frozenset()
+        rows = await conn.fetch(
+            "SELECT DISTINCT phone FROM reservation.otp_codes "
+            "WHERE tenant_id = $1 AND call_id = $2 AND verified_at IS NOT NULL AND verified_at > $3",
+            tenant_id,
+            call_id,
+            since,
+        )
+        return frozenset(str(r["phone"]) for r in rows)

@@ -157,3 +157,20 @@ def check_result(right: bool, attempts_before: int) -> CodeCheck:
     """The answer to one counted check of a checkable code."""
     left = otp.MAX_CHECKS - attempts_before - 1
     return CodeCheck(verified=right, attempts_left=left, refusal=None if right else Refusal("OTP_INVALID"))
+
+
+# --- confirmation texts sent again -----------------------------------------------------------
+MAX_RESENDS_PER_DAY = 3  # per appointment: the texts one caller can make the clinic send
+RESEND_WINDOW = timedelta(days=1)
+NO_PHONE = Refusal("INVALID_PHONE", "no_phone")
+
+
+def resend_window_start(now: datetime) -> datetime:
+    return now - RESEND_WINDOW
+
+
+def resend_refusal(resent_in_window: int) -> Refusal | None:
+    """Too many re-sends is refused like too many codes: the same abuse (texts on demand)."""
+    if resent_in_window >= MAX_RESENDS_PER_DAY:
+        return Refusal("OTP_SEND_LIMIT", "confirmation_resends", MAX_RESENDS_PER_DAY)
+    return None

@@ -54,6 +54,7 @@ class Reservation(NewReservation):
     confirmed_at: datetime | None
     canceled_at: datetime | None
     cancel_reason: str
+    version: int  # bumped by every UPDATE: texts about a change are keyed by it
 
     def live_hold(self, now: datetime) -> bool:
         return hold_is_live(self.status, self.hold_expires_at, now)
@@ -69,7 +70,8 @@ class BusyRow:
 COLUMNS = """
     tenant_id, reservation_id::text AS reservation_id, provider_id, service_id, starts_at, ends_at,
     lower(occupied) AS occupied_start, upper(occupied) AS occupied_end, timezone, status, call_id,
-    patient_name, patient_phone, hold_expires_at, confirmed_at, canceled_at, cancel_reason, details::text AS details
+    patient_name, patient_phone, hold_expires_at, confirmed_at, canceled_at, cancel_reason, details::text AS details,
+    version
 """
 
 
@@ -142,7 +144,8 @@ class ReservationRepository:
         result = await conn.fetch(
             """
             UPDATE reservation.reservations
-            SET status = CASE WHEN hold_expires_at <= $3 THEN 'EXPIRED' ELSE 'RELEASED' END, updated_at = $3
+            SET status = CASE WHEN hold_expires_at <= $3 THEN 'EXPIRED' ELSE 'RELEASED' END, updated_at = $3,
+                version = version + 1
             WHERE tenant_id = $1 AND call_id = $2 AND status = 'HELD'
             RETURNING hold_expires_at > $3 AS was_live
             """,
@@ -159,7 +162,7 @@ class ReservationRepository:
         """Mark expired holds on this time EXPIRED, so the constraint stops counting them."""
         await conn.execute(
             """
-            UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = $5
+            UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = $5, version = version + 1
             WHERE tenant_id = $1 AND provider_id = $2 AND status = 'HELD'
               AND hold_expires_at <= $5 AND occupied && tstzrange($3, $4)
             """,
@@ -257,7 +260,7 @@ class ReservationRepository:
     ) -> Reservation:
         assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(fields, start=5))
         row = await conn.fetchrow(
-            "UPDATE reservation.reservations SET status = $3, updated_at = $4"  # noqa: S608 - names are ours
+            "UPDATE reservation.reservations SET status = $3, updated_at = $4, version = version + 1"  # noqa: S608 - names are ours
             + (f", {assignments}" if assignments else "")
             + f" WHERE tenant_id = $1 AND reservation_id = $2::uuid RETURNING {COLUMNS}",
             tenant_id,
@@ -280,7 +283,8 @@ class ReservationRepository:
                     f"""
                     UPDATE reservation.reservations
                     SET provider_id = $3, starts_at = $4, ends_at = $5, occupied = tstzrange($6, $7),
-                        details = details || $8::jsonb, updated_at = $9
+                        details = details || $8::jsonb, updated_at = $9,
+                        version = version + 1
                     WHERE tenant_id = $1 AND reservation_id = $2::uuid
                     RETURNING {COLUMNS}
                     """,  # noqa: S608 - fixed columns
@@ -348,7 +352,7 @@ class ReservationRepository:
     async def expire_holds(self, now: datetime) -> int:
         """Mark every run-out hold EXPIRED (reporting only: live checks never rely on it)."""
         result = await self.pool.execute(
-            "UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = $1 "
+            "UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = $1, version = version + 1 "
             "WHERE status = 'HELD' AND hold_expires_at <= $1",
             now,
         )

@@ -3,10 +3,9 @@ build the reply). Rules live in policy.py, conversions in convert.py, calls to p
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
 
 import asyncpg
 import grpc
@@ -22,9 +21,11 @@ from common.grpc_errors import e164, invalid
 from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
 from services.reservation import policy
+from services.reservation.appointments import Appointments
+from services.reservation.changes import Changes
 from services.reservation.checks import require
 from services.reservation.codes import OneTimeCodes
-from services.reservation.convert import appointment_of, failure, hold_of, new_reservation, sms_request
+from services.reservation.convert import failure, hold_of, new_reservation
 from services.reservation.idempotency import once
 from services.reservation.otp_repository import OtpRepository
 from services.reservation.peers import Peers
@@ -32,8 +33,6 @@ from services.reservation.policy import Refusal
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 
 Rules = availability_pb2.GetBookingRulesResponse
-Changed = TypeVar("Changed", pb.ConfirmHoldResponse, pb.CancelAppointmentResponse, pb.RescheduleAppointmentResponse)
-FIND_LIMIT_DEFAULT, FIND_LIMIT_MAX = 20, 100
 
 
 class Refused(Exception):
@@ -54,7 +53,7 @@ class ReservationDeps:
     outbox_written: Callable[[], None] = field(default=lambda: None)
 
 
-def _start(request: pb.CreateHoldRequest | pb.RescheduleAppointmentRequest) -> Timestamp | None:
+def _start(request: pb.CreateHoldRequest) -> Timestamp | None:
     return request.start if request.HasField("start") else None
 
 
@@ -64,33 +63,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self.repository = ReservationRepository(deps.pool)
         self.peers = Peers(deps)
         self.codes = OneTimeCodes(self.repository, self.peers, deps.clock)
-
-    async def _text(
-        self, conn: Connection, row: Reservation, kind: notification_pb2.MessageKind.ValueType, rules: Rules
-    ) -> pb.Appointment:
-        """Queue the text this change causes (in the same transaction) and answer the appointment."""
-        if row.patient_phone:
-            request = sms_request(row, kind, rules.clinic_name)
-            await self.repository.enqueue_sms(conn, row.tenant_id, request.dedupe_key, request.SerializeToString())
-        return appointment_of(row)
-
-    async def _settle(
-        self, conn: Connection, row: Reservation, status: str, kind: notification_pb2.MessageKind.ValueType,
-        rules: Rules, now: datetime, **fields: object,
-    ) -> pb.Appointment:  # fmt: skip
-        """Give the appointment its new status and queue the text that change causes."""
-        row = await self.repository.set_status(conn, row.tenant_id, row.reservation_id, status, now, **fields)
-        return await self._text(conn, row, kind, rules)
-
-    async def _change(
-        self, context: grpc.aio.ServicerContext, method: str, tenant_id: str, key: str,
-        response_type: type[Changed], work: Callable[[Connection], Awaitable[Changed]],
-    ) -> Changed:  # fmt: skip
-        """Run a change of an appointment once per idempotency key; wake the relay for its text."""
-        reply = await once(self.repository, context, method, tenant_id, key, response_type, work)
-        if not reply.HasField("failure"):
-            self.deps.outbox_written()
-        return reply
+        changes = Changes(self.repository, deps)
+        self._settle, self._change = changes.settle, changes.change
+        self.appointments = Appointments(deps, self.repository, self.peers, changes)
 
     # --- holds -----------------------------------------------------------------------------
     async def CreateHold(
@@ -247,119 +222,31 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             limit, await self.repository.count_future_appointments(conn, row.tenant_id, phone, now)
         )
 
-    # --- appointments ----------------------------------------------------------------------
-    async def _appointment(self, tenant_id: str, appointment_id: str) -> Reservation | None:
-        """A read outside any transaction: what to ask availability before locking the row."""
-        async with self.deps.pool.acquire() as conn:
-            row = await self.repository.get(conn, tenant_id, appointment_id)
-        return row if row is not None and row.status in policy.APPOINTMENT_STATUSES else None
-
+    # --- appointments (appointments.py) --------------------------------------------------------
     async def GetAppointment(
         self, request: pb.GetAppointmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetAppointmentResponse:
-        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
-        row = await self._appointment(request.tenant_id, request.appointment_id)
-        if row is not None:
-            return pb.GetAppointmentResponse(appointment=appointment_of(row))
-        return pb.GetAppointmentResponse(failure=failure(policy.APPOINTMENT_NOT_FOUND))
+        return await self.appointments.get(request, context)
 
     async def FindAppointments(
         self, request: pb.FindAppointmentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.FindAppointmentsResponse:
-        await require(context, tenant_id=request.tenant_id, phone=request.phone)
-        phone = await e164(context, "phone", request.phone)
-        if request.limit < 0:
-            await invalid(context, "limit: must not be negative")
-        rows = await self.repository.find_by_phone(
-            request.tenant_id, phone, request.upcoming_only, self.deps.clock(),
-            min(request.limit or FIND_LIMIT_DEFAULT, FIND_LIMIT_MAX),
-        )  # fmt: skip
-        return pb.FindAppointmentsResponse(appointments=[appointment_of(r) for r in rows])
+        return await self.appointments.find(request, context)
 
     async def CancelAppointment(
         self, request: pb.CancelAppointmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.CancelAppointmentResponse:
-        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
-        peek = await self._appointment(request.tenant_id, request.appointment_id)
-        if peek is None:
-            return pb.CancelAppointmentResponse(failure=failure(policy.APPOINTMENT_NOT_FOUND))
-        rules = await self.peers.rules(context, request.tenant_id, peek.service_id)
-        now = self.deps.clock()
-
-        async def work(conn: Connection) -> pb.CancelAppointmentResponse:
-            row = await self.repository.get(conn, request.tenant_id, request.appointment_id, lock=True)
-            assert row is not None
-            refusal = policy.cancel_refusal(row.status, row.starts_at, now, rules.rules.cancellation_cutoff_minutes)
-            if refusal is not None:
-                # What it is now is told with every refusal but "not an appointment one can cancel".
-                shown = None if refusal.cause == "NOT_FOUND" else appointment_of(row)
-                return pb.CancelAppointmentResponse(appointment=shown, failure=failure(refusal))
-            cancelled = await self._settle(
-                conn, row, "CANCELED", notification_pb2.MESSAGE_KIND_CANCELLATION, rules, now, canceled_at=now,
-                cancel_reason=request.reason.strip()[:500],
-            )  # fmt: skip
-            return pb.CancelAppointmentResponse(appointment=cancelled)
-
-        return await self._change(
-            context, "CancelAppointment", request.tenant_id, request.idempotency_key, pb.CancelAppointmentResponse, work
-        )
+        return await self.appointments.cancel(request, context)
 
     async def RescheduleAppointment(
         self, request: pb.RescheduleAppointmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.RescheduleAppointmentResponse:
-        await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
-        if not request.slot_id and not request.HasField("start"):
-            await invalid(context, "slot_id (or start) is required")
-        peek = await self._appointment(request.tenant_id, request.appointment_id)
-        if peek is None:
-            return pb.RescheduleAppointmentResponse(failure=failure(policy.APPOINTMENT_NOT_FOUND))
-        validation = await self.peers.validate(
-            context,
-            availability_pb2.ValidateSlotRequest(
-                tenant_id=request.tenant_id, slot_id=request.slot_id,
-                provider_id=request.provider_id or peek.provider_id, service_id=peek.service_id, start=_start(request),
-            ),
-        )  # fmt: skip
-        rules = await self.peers.rules(context, request.tenant_id, peek.service_id)
-        now = self.deps.clock()
+        return await self.appointments.reschedule(request, context)
 
-        async def work(conn: Connection) -> pb.RescheduleAppointmentResponse:
-            row = await self.repository.get(conn, request.tenant_id, request.appointment_id, lock=True)
-            assert row is not None
-            refusal = policy.status_refusal(row.status)
-            if refusal is not None:
-                return pb.RescheduleAppointmentResponse(failure=failure(refusal))
-            if not validation.bookable:
-                return pb.RescheduleAppointmentResponse(appointment=appointment_of(row), failure=validation.failure)
-            cutoff = rules.rules.cancellation_cutoff_minutes
-            refusal = policy.move_refusal(row.service_id, validation.slot.service_id, row.starts_at, now, cutoff)
-            if refusal is None:
-                moved = await self._move(conn, row, new_reservation(validation, with_service_name=False), now)
-                if moved is not None:
-                    appointment = await self._text(conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules)
-                    return pb.RescheduleAppointmentResponse(appointment=appointment)
-            failed = failure(refusal or policy.SLOT_TAKEN)  # no refusal: another booking took the time first
-            return pb.RescheduleAppointmentResponse(appointment=appointment_of(row), failure=failed)
-
-        reply = await self._change(
-            context, "RescheduleAppointment", request.tenant_id, request.idempotency_key,
-            pb.RescheduleAppointmentResponse, work,
-        )  # fmt: skip
-        if reply.failure.cause == C.FAILURE_CAUSE_SLOT_UNAVAILABLE and validation.slot.slot_id:
-            reply.alternatives.extend(await self.peers.alternatives(request.tenant_id, validation.slot))
-        return reply
-
-    async def _move(self, conn: Connection, row: Reservation, new: NewReservation, now: datetime) -> Reservation | None:
-        """The appointment at its new time, or None when another booking took that time first."""
-        try:
-            async with conn.transaction():
-                await self.repository.lock_key(conn, row.tenant_id, "provider", new.provider_id)
-                await self.repository.expire_stale_overlapping(
-                    conn, row.tenant_id, new.provider_id, new.occupied_start, new.occupied_end, now
-                )
-                return await self.repository.move(conn, row.tenant_id, row.reservation_id, new, now)
-        except SlotTaken:
-            return None
+    async def ResendConfirmation(
+        self, request: pb.ResendConfirmationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResendConfirmationResponse:
+        return await self.appointments.resend(request, context)
 
     async def ListBusy(self, request: pb.ListBusyRequest, context: grpc.aio.ServicerContext) -> pb.ListBusyResponse:
         await require(context, tenant_id=request.tenant_id)

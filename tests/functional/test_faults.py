@@ -133,7 +133,7 @@ async def wait_until_ok(stack: RealStack, limit: float) -> float:
         while time.monotonic() - started < limit:
             status, found = await tool(
                 session, stack.gateway_url, SECRET, "acme", "find_appointments", {"phone": "+12125550199"},
-                call_id="probe", tool_call_id=f"probe-{time.monotonic()}",
+                call_id="probe", tool_call_id=f"probe-{time.monotonic()}", caller="+12125550199",
             )  # fmt: skip
             assert status == 200
             if found["ok"]:
@@ -200,7 +200,8 @@ async def test_postgres_restart_services_reconnect(real: RealStack, embedded: Em
                             break
                     await asyncio.sleep(0.2)
             status, result = await tool(session, real.gateway_url, SECRET, "acme", "find_appointments",
-                                        {"phone": "+12125550199"}, call_id="db", tool_call_id="db-down")  # fmt: skip
+                                        {"phone": "+12125550199"}, call_id="db", tool_call_id="db-down",
+                                        caller="+12125550199")  # fmt: skip
             assert status == 200 and not result["ok"]
         finally:
             await asyncio.to_thread(embedded.restart)

@@ -7,53 +7,80 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from booking.notification.v1 import notification_pb2 as npb
 from booking.reservation.v1 import reservation_pb2 as rpb
 from common.timestamps import to_timestamp
 from gateway.tools import ToolResult, run_tool, unavailable
 from gateway.tools.appointments import (
     Move,
-    confirmation_request,
+    find_request,
     move_request,
     parse_appointment_id,
+    parse_cancel,
     parse_find,
+    resend_request,
     word_cancelled,
     word_confirmation,
     word_found,
     word_moved,
-    word_owned,
 )
 from gateway.tools.holds import Wanted
 from tests.unit.tool_context import CALLER, appointment, context, failure, slot
 
 
-def test_the_appointment_must_exist_and_be_the_callers() -> None:
+def test_the_appointment_id_is_asked_for() -> None:
     refused = parse_appointment_id(context(), {}, "which_appointment_to_cancel")
     assert isinstance(refused, ToolResult) and refused.speech == "Which appointment would you like to cancel?"
     assert parse_appointment_id(context(), {"booking_id": "ap-1"}, "which_appointment_to_move") == "ap-1"
-    mine = appointment()
-    assert word_owned(context(), rpb.GetAppointmentResponse(appointment=mine)) == mine
-    assert word_owned(context(caller=""), rpb.GetAppointmentResponse(appointment=appointment(phone="+1"))) is not None
-    other = word_owned(context(), rpb.GetAppointmentResponse(appointment=appointment(phone="+12125550199")))
-    assert isinstance(other, ToolResult) and other.data == {"cause": "NOT_FOUND"}
-    assert other.speech == "I can only change appointments booked with the phone number you're calling from."
-    gone = word_owned(context(), rpb.GetAppointmentResponse(failure=failure("NOT_FOUND", "appointment_not_found")))
-    assert isinstance(gone, ToolResult)
-    assert gone.speech == "I couldn't find that appointment. Shall I look up your appointments?"
+
+
+def test_every_appointment_request_carries_the_call_and_its_caller_id() -> None:
+    ctx = context()
+    expected = rpb.Caller(call_id="call-1", caller_phone=CALLER)
+    cancel = parse_cancel(ctx, {"appointment_id": "ap-1", "reason": "travel"})
+    assert isinstance(cancel, rpb.CancelAppointmentRequest) and cancel.caller == expected
+    assert cancel.idempotency_key == "demo:tc-1" and cancel.reason == "travel"
+    assert move_request(ctx, Move("ap-1", Wanted(slot_id="s1"))).caller == expected
+    assert find_request(ctx, CALLER).caller == expected
+    assert resend_request(ctx, "ap-1") == rpb.ResendConfirmationRequest(
+        tenant_id="demo", appointment_id="ap-1", caller=expected, idempotency_key="demo:tc-1"
+    )
+    # No caller id (a web call, a withheld number): still a caller, one who has proven nothing yet.
+    anonymous = find_request(context(caller=""), "+12125550199")
+    assert anonymous.HasField("caller") and anonymous.caller.caller_phone == ""
+
+
+def test_verification_required_says_nothing_of_the_appointment() -> None:
+    required = failure("VERIFICATION_REQUIRED", "appointment")
+    offers = "To protect your privacy I need to confirm it's you. Shall I text a code to the number on the appointment?"
+    for result in (
+        word_cancelled(context(), rpb.CancelAppointmentResponse(failure=required)),
+        word_moved(context(), rpb.RescheduleAppointmentResponse(failure=required), by_start=False),
+        word_confirmation(context(), rpb.ResendConfirmationResponse(failure=required)),
+    ):
+        assert not result.ok and result.speech == offers
+        assert result.data.pop("alternatives", []) == [] and result.data == {"cause": "VERIFICATION_REQUIRED"}
+    found = word_found(context(), rpb.FindAppointmentsResponse(failure=failure("VERIFICATION_REQUIRED", "phone")))
+    assert not found.ok and found.data == {"cause": "VERIFICATION_REQUIRED"}
+    assert found.speech == "To protect your privacy I need to confirm it's you. Shall I text a code to that number?"
 
 
 def test_a_confirmation_text_again() -> None:
-    request = confirmation_request(context(), appointment())
-    assert request.to == CALLER and request.dedupe_key == "confirmation-resend:ap-1:tc-1"
-    assert request.appointment.provider_name == "Doctor Lee" and request.appointment.timezone == "America/New_York"
-    sent = word_confirmation(context(), CALLER, npb.EnqueueSmsResponse())
+    sent = word_confirmation(context(), rpb.ResendConfirmationResponse(sent=True, phone_ending="42"))
     assert sent.ok and sent.speech == "I've sent the confirmation to the number ending in 4 2."
-    opted = word_confirmation(context(), CALLER, npb.EnqueueSmsResponse(failure=failure("PHONE_OPTED_OUT")))
-    assert opted.speech == "That number has opted out of text messages."
+    limited = rpb.ResendConfirmationResponse(failure=failure("OTP_SEND_LIMIT", "confirmation_resends", 3))
+    assert word_confirmation(context(), limited).speech == (
+        "I've already re-sent that confirmation 3 times today; please check your messages."
+    )
+    no_phone = word_confirmation(
+        context(), rpb.ResendConfirmationResponse(failure=failure("INVALID_PHONE", "no_phone"))
+    )
+    assert no_phone.speech == "There's no phone number on that appointment to text."
 
 
-def test_find_by_caller_id_else_a_spoken_number() -> None:
-    assert parse_find(context(), {"phone": "212 555 0199"}) == CALLER
+def test_find_by_a_spoken_number_else_the_caller_id() -> None:
+    # A spoken number is looked up as said: reservation decides whether this caller may hear it.
+    assert parse_find(context(), {"phone": "212 555 0199"}) == "+12125550199"
+    assert parse_find(context(), {}) == CALLER
     assert parse_find(context(caller=""), {"phone": "212 555 0199"}) == "+12125550199"
     missing = parse_find(context(caller=""), {})
     assert isinstance(missing, ToolResult) and missing.speech == "What phone number is the appointment under?"
@@ -86,8 +113,9 @@ def test_word_a_cancellation() -> None:
 def test_move_by_slot_or_by_start_and_word_it() -> None:
     start = datetime(2026, 11, 24, 18, tzinfo=UTC)
     assert move_request(context(), Move("ap-1", Wanted(start=start))) == rpb.RescheduleAppointmentRequest(
-        tenant_id="demo", appointment_id="ap-1", start=to_timestamp(start), idempotency_key="demo:tc-1"
-    )
+        tenant_id="demo", appointment_id="ap-1", start=to_timestamp(start), idempotency_key="demo:tc-1",
+        caller=rpb.Caller(call_id="call-1", caller_phone=CALLER),
+    )  # fmt: skip
     assert move_request(context(), Move("ap-1", Wanted(slot_id="s1"))).slot_id == "s1"
     moved = word_moved(context(), rpb.RescheduleAppointmentResponse(appointment=appointment(24, 13)), by_start=False)
     assert moved.ok and moved.speech == "Done: it's now a dental cleaning with Doctor Lee tomorrow at 1 PM."

@@ -1,0 +1,66 @@
+"""Writing a change of an appointment: its new status, the text it causes (queued in the same
+transaction through the outbox), once per idempotency key, waking the relay after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+import grpc
+
+from booking.availability.v1 import availability_pb2
+from booking.notification.v1 import notification_pb2
+from booking.reservation.v1 import reservation_pb2 as pb
+from common.db import Connection
+from services.reservation.convert import appointment_of, sms_request
+from services.reservation.idempotency import once
+from services.reservation.repository import Reservation, ReservationRepository
+
+Rules = availability_pb2.GetBookingRulesResponse
+Changed = TypeVar(
+    "Changed",
+    pb.ConfirmHoldResponse, pb.CancelAppointmentResponse, pb.RescheduleAppointmentResponse,
+    pb.ResendConfirmationResponse,
+)  # fmt: skip
+
+
+class Woken(Protocol):
+    """Where the relay's wake-up is found at call time (the server wires it before serving)."""
+
+    @property
+    def outbox_written(self) -> Callable[[], None]: ...
+
+
+class Changes:
+    def __init__(self, repository: ReservationRepository, relay: Woken) -> None:
+        self.repository = repository
+        self._relay = relay
+
+    async def text(
+        self, conn: Connection, row: Reservation, kind: notification_pb2.MessageKind.ValueType, rules: Rules,
+        key: str = "",
+    ) -> pb.Appointment:  # fmt: skip
+        """Queue the text this change causes (in the same transaction) and answer the appointment."""
+        if row.patient_phone:
+            request = sms_request(row, kind, rules.clinic_name, key)
+            await self.repository.enqueue_sms(conn, row.tenant_id, request.dedupe_key, request.SerializeToString())
+        return appointment_of(row)
+
+    async def settle(
+        self, conn: Connection, row: Reservation, status: str, kind: notification_pb2.MessageKind.ValueType,
+        rules: Rules, now: datetime, **fields: object,
+    ) -> pb.Appointment:  # fmt: skip
+        """Give the appointment its new status and queue the text that change causes."""
+        row = await self.repository.set_status(conn, row.tenant_id, row.reservation_id, status, now, **fields)
+        return await self.text(conn, row, kind, rules)
+
+    async def change(
+        self, context: grpc.aio.ServicerContext, method: str, tenant_id: str, key: str,
+        response_type: type[Changed], work: Callable[[Connection], Awaitable[Changed]],
+    ) -> Changed:  # fmt: skip
+        """Run a change of an appointment once per idempotency key; wake the relay for its text."""
+        reply = await once(self.repository, context, method, tenant_id, key, response_type, work)
+        if not reply.HasField("failure"):
+            self._relay.outbox_written()
+        return reply
