@@ -83,7 +83,8 @@ def word_hold(ctx: ToolContext, reply: rpb.CreateHoldResponse, *, by_start: bool
         if provider
         else ctx.say("holding", when=moment, minutes=minutes)
     )
-    data = {"hold_id": hold.hold_id, "expires_at": expires_at.isoformat().replace("+00:00", "Z"), **slot_data(ctx, hold.slot)}
+    expires = expires_at.isoformat().replace("+00:00", "Z")
+    data = {"hold_id": hold.hold_id, "expires_at": expires, **slot_data(ctx, hold.slot)}
     return ToolResult(True, sentence, data)
 
 
