@@ -64,7 +64,7 @@ def test_every_abuse_limit_and_unusable_number_is_worded() -> None:
     target = CodeTarget(phone=CALLER)
     said = {pair: word_send(context(), target, rpb.SendOtpResponse(failure=failure(*pair))).speech for pair in pairs}
     assert said[("OTP_SEND_LIMIT", "tenant_budget")].startswith("I can't send codes right now.")
-    assert said[("INVALID_PHONE", "cannot_receive_sms")].startswith("That number can't receive text messages.")
+    assert said[("INVALID_PHONE", "cannot_receive_sms")].startswith("That number can't get text messages.")
     assert said[("INVALID_PHONE", "no_phone_on_appointment")] == "There's no phone number on that appointment to text."
     assert len(set(said.values())) == len(said)  # each says what went wrong, none the generic refusal
 
