@@ -14,3 +14,33 @@ def to_e164(text: str, region: str | None = None) -> str | None:
     if not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# What a number's type says about texting it. Texted: mobiles, numbers that may be mobile (all of
+# North America reads so), personal numbers that forward to a mobile, and VoIP numbers (many
+# patients use one, and pumping fraud needs premium or international ranges, refused here or by
+# region). Refused: types that cannot take a text or that bill the sender (premium, shared cost).
+TEXTABLE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+        phonenumbers.PhoneNumberType.VOIP,
+    }
+)
+
+
+def region_of(e164: str) -> str:
+    """The ISO 3166 region of an E.164 number ("" when unknown)."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def can_receive_sms(e164: str) -> bool:
+    """Whether the number's type can receive a text (see TEXTABLE_TYPES)."""
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(e164)) in TEXTABLE_TYPES
+    except phonenumbers.NumberParseException:
+        return False

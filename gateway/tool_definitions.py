@@ -56,7 +56,12 @@ TOOLS: list[dict[str, Any]] = [
     {
         "name": "send_otp",
         "description": "Text a 6-digit verification code to the caller's phone. Never read a code out yourself.",
-        "parameters": _obj({"phone": {**S, "description": "Only if the caller gives another number."}}),
+        "parameters": _obj(
+            {
+                "phone": {**S, "description": "Only if the caller gives another number."},
+                "appointment_id": {**S, "description": "To text the number on file of this appointment."},
+            }
+        ),
     },
     {
         "name": "verify_otp",

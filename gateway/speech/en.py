@@ -110,6 +110,9 @@ FAILURES: dict[tuple[str, str, str], str] = {
         "It's too close to the appointment to move it by phone; please call the clinic."
     ),
     ("OTP_SEND_LIMIT", "", ""): "I've sent several codes already; please try again in a few minutes.",
+    ("OTP_SEND_LIMIT", "per_call_numbers", ""): "I can only text a few numbers per call; let's use one I've texted.",
+    ("OTP_SEND_LIMIT", "per_call_codes", ""): "I've sent all the codes I can on one call; please use the last one.",
+    ("OTP_SEND_LIMIT", "tenant_budget", ""): "I can't send codes right now. Please try again a little later.",
     ("SEND_FAILED", "", ""): "I couldn't send the code just now; let's try again.",
     ("SEND_FAILED", "", "send_confirmation"): "I couldn't send the text.",
     ("OTP_EXPIRED", "", ""): "That code has expired; I can send a new one.",
@@ -123,6 +126,9 @@ FAILURES: dict[tuple[str, str, str], str] = {
     ("OUTSIDE_WORKING_HOURS", "", ""): "That time isn't one of our appointment times.",
     ("PHONE_OPTED_OUT", "", ""): "That number has opted out of text messages.",
     ("INVALID_PHONE", "", ""): PHONE_INVALID,
+    ("INVALID_PHONE", "country_not_allowed", ""): "I can't text numbers from that country. Do you have a local mobile?",
+    ("INVALID_PHONE", "cannot_receive_sms", ""): "That number can't get text messages. Is there a mobile I can text?",
+    ("INVALID_PHONE", "no_phone_on_appointment", ""): "There's no phone number on that appointment to text.",
     ("VERIFICATION_REQUIRED", "", ""): "I can text a code to the number on file to confirm it's you. Shall I?",
     # Caller identity: nothing of the appointment is said until the caller proves it is theirs.
     ("VERIFICATION_REQUIRED", "appointment", ""): f"{PRIVACY} Shall I text a code to the number on the appointment?",

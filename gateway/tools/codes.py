@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from booking.reservation.v1 import reservation_pb2 as rpb
@@ -15,9 +16,20 @@ SEND = "send_otp"
 VERIFY = "verify_otp"
 
 
-def parse_send(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
-    """The phone to text: the caller id, or a spoken number when there is none (or the clinic
-    lets a spoken number receive codes)."""
+@dataclass(frozen=True)
+class CodeTarget:
+    """Where a code goes: a phone, or the phone on file of an appointment (never told to us)."""
+
+    phone: str = ""
+    appointment_id: str = ""
+
+
+def parse_send(ctx: ToolContext, args: dict[str, Any]) -> CodeTarget | ToolResult:
+    """The phone to text: the number on an appointment when one is named; else the caller id, or a
+    spoken number when there is none (or the clinic lets a spoken number receive codes)."""
+    appointment_id = text_arg(args, "appointment_id", "appointmentId", "booking_id", limit=100)
+    if appointment_id:
+        return CodeTarget(appointment_id=appointment_id)
     spoken = text_arg(args, "phone", "phone_number", "patient_phone", limit=40)
     choice = choose_phone(
         ctx.caller_number, spoken, ctx.clinic.default_region,
@@ -27,24 +39,27 @@ def parse_send(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
         return refuse(ctx.say("phone_invalid"), "INVALID_PHONE")
     if choice.problem is PhoneProblem.MISSING:
         return refuse(ctx.say("phone_to_text"), "MISSING_ARGUMENT", field="phone")
-    return choice.phone
+    return CodeTarget(phone=choice.phone)
 
 
-def send_request(ctx: ToolContext, phone: str) -> rpb.SendOtpRequest:
+def send_request(ctx: ToolContext, target: CodeTarget) -> rpb.SendOtpRequest:
     return rpb.SendOtpRequest(
-        tenant_id=ctx.tenant, phone=phone, call_id=ctx.call_id, idempotency_key=ctx.idempotency_key
-    )
+        tenant_id=ctx.tenant, phone=target.phone, appointment_id=target.appointment_id, call_id=ctx.call_id,
+        idempotency_key=ctx.idempotency_key,
+    )  # fmt: skip
 
 
-def word_send(ctx: ToolContext, phone: str, reply: rpb.SendOtpResponse) -> ToolResult:
+def word_send(ctx: ToolContext, target: CodeTarget, reply: rpb.SendOtpResponse) -> ToolResult:
     if reply.sent:
-        return ToolResult(True, ctx.say("code_sent", phone=speech.phone_tail(phone)), {"sent": True})
+        # Only the last two digits: the number on an appointment is never read out in full.
+        tail = speech.phone_tail(reply.phone_tail or target.phone)
+        return ToolResult(True, ctx.say("code_sent", phone=tail), {"sent": True})
     return refused(ctx, reply.failure, SEND)
 
 
-async def send_code(ctx: ToolContext, phone: str) -> rpb.SendOtpResponse:
+async def send_code(ctx: ToolContext, target: CodeTarget) -> rpb.SendOtpResponse:
     reply: rpb.SendOtpResponse = await ctx.backends.reservation.SendOtp(
-        send_request(ctx, phone), timeout=GATEWAY_TO_SERVICE
+        send_request(ctx, target), timeout=GATEWAY_TO_SERVICE
     )
     return reply
 

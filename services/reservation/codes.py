@@ -2,22 +2,65 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
 import grpc
 
+from booking.availability.v1 import availability_pb2
 from booking.reservation.v1 import reservation_pb2 as pb
 from common.db import Connection
+from common.deadlines import SERVICE_TO_SERVICE
 from common.grpc_errors import e164, invalid
 from common.timestamps import Clock
 from common.timestamps import to_timestamp as timestamp
-from services.reservation import otp, policy
+from services.reservation import otp, policy, text_limits
 from services.reservation.checks import require
 from services.reservation.convert import failure
-from services.reservation.idempotency import once
-from services.reservation.otp_repository import OtpRepository
+from services.reservation.otp_repository import SEND_OTP, OtpRepository
 from services.reservation.peers import Peers
-from services.reservation.repository import ReservationRepository
+from services.reservation.policy import Refusal
+from services.reservation.repository import Reservation, ReservationRepository
 
 MAX_CODE_LENGTH = 32
+NO_PHONE_ON_APPOINTMENT = Refusal("INVALID_PHONE", "no_phone_on_appointment")
+# A repeat of a send still in flight waits for its outcome (the hand-off takes at most
+# SERVICE_TO_SERVICE), polling this often, this long, before it answers SEND_FAILED.
+WAIT_STEP_SECONDS = 0.02
+WAIT_SECONDS = SERVICE_TO_SERVICE * 1.5
+DEFAULT_CODES_PER_HOUR = 60  # availability always answers the clinic's value; this is a guard
+Rules = availability_pb2.GetBookingRulesResponse
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the send transaction did: an answer, and (when a new code was written) what to text."""
+
+    reply: pb.SendOtpResponse
+    phone: str = ""
+    otp_id: str = ""
+    code: str = ""
+
+
+IN_FLIGHT = Written(pb.SendOtpResponse())  # the same key is being sent by another request
+
+
+def _tail(phone: str) -> str:
+    return phone[-2:]
+
+
+async def verified_number(conn: Connection, row: Reservation, spoken_allowed: bool, now: datetime) -> str:
+    """The number verified by code in the hold's call that the hold may be booked under ("" = none):
+    the hold's own, or (when the clinic lets a spoken number receive codes) the one verified instead."""
+    since = policy.verified_since(now)
+    phone = row.patient_phone
+    hold_verified = bool(phone) and await OtpRepository.verified(conn, row.tenant_id, phone, row.call_id, since)
+    in_call = ""
+    if not hold_verified and spoken_allowed:
+        in_call = next(iter(await OtpRepository.verified_phones(conn, row.tenant_id, row.call_id, since)), "")
+    booked = text_limits.booking_phone(phone, hold_verified, spoken_allowed, in_call)
+    return booked if hold_verified or (in_call and booked == in_call) else ""
 
 
 class OneTimeCodes:
@@ -28,42 +71,105 @@ class OneTimeCodes:
         self.clock = clock
 
     async def send(self, request: pb.SendOtpRequest, context: grpc.aio.ServicerContext) -> pb.SendOtpResponse:
-        await require(context, tenant_id=request.tenant_id, phone=request.phone)
-        phone = await e164(context, "phone", request.phone)
-        now = self.clock()
-        code, salt = otp.new_code(), otp.new_salt()
-        written = ""  # the new code's id, once this request (not a repeat of it) has written one
+        await require(context, tenant_id=request.tenant_id)
+        if not request.phone and not request.appointment_id:
+            await invalid(context, "phone (or appointment_id) is required")
+        phone = "" if request.appointment_id else await e164(context, "phone", request.phone)
+        rules = await self.peers.rules(context, request.tenant_id, "")
+        written = await self._write_once(request, context, phone, rules)
+        if not written.otp_id:
+            return written.reply  # refused, a repeat of a request already served, or still in flight
+        return await self._hand_off(request, written)
 
-        async def work(conn: Connection) -> pb.SendOtpResponse:
-            nonlocal written
-            await self.repository.lock_key(conn, request.tenant_id, "otp", phone)
-            recent = await self.codes.count_recent_codes(conn, request.tenant_id, phone, policy.send_window_start(now))
-            refusal = policy.send_refusal(recent)
-            if refusal is not None:
-                return pb.SendOtpResponse(failure=failure(refusal))
-            expires_at = policy.code_expiry(now)
-            written = await self.codes.insert_code(
-                conn, request.tenant_id, phone, request.call_id, otp.digest(code, salt), salt, now, expires_at
-            )
-            return pb.SendOtpResponse(sent=True, expires_at=timestamp(expires_at))
+    async def _write_once(
+        self, request: pb.SendOtpRequest, context: grpc.aio.ServicerContext, phone: str, rules: Rules
+    ) -> Written:
+        """Write a code under the limits, once per idempotency key; a repeat of a send in flight waits."""
+        waited = 0.0
+        while True:
+            try:
+                written = await self.repository.transaction(lambda conn: self._write(conn, request, phone, rules))
+            except ValueError as error:
+                await invalid(context, f"idempotency_key: {error}")
+            if written is not IN_FLIGHT:
+                return written
+            if waited >= WAIT_SECONDS:
+                return Written(pb.SendOtpResponse(failure=failure(policy.SEND_FAILED)))
+            await asyncio.sleep(WAIT_STEP_SECONDS)
+            waited += WAIT_STEP_SECONDS
 
-        # A retried tool call must not text a second code: only a reply that wrote a code is kept.
-        reply = await once(
-            self.repository, context, "SendOtp", request.tenant_id, request.idempotency_key, pb.SendOtpResponse,
-            work, keep=lambda r: r.sent,
-        )  # fmt: skip
-        if not reply.sent or not written:
-            return reply  # refused, or a repeat of a request already served
-        # The code travels straight to notification, never through our outbox (which would keep
-        # it in clear). If it cannot be handed over, the code is void and the caller may ask again.
-        otp_id = written
-        enqueued = await self.peers.send_code(request.tenant_id, phone, otp_id, code)
-        if enqueued is None or enqueued.HasField("failure"):
-            await self.repository.transaction(lambda conn: self.codes.supersede_code(conn, request.tenant_id, otp_id))
-            if enqueued is not None:
-                return pb.SendOtpResponse(failure=enqueued.failure)
-            return pb.SendOtpResponse(failure=failure(policy.SEND_FAILED))
-        return reply
+    async def _write(self, conn: Connection, request: pb.SendOtpRequest, phone: str, rules: Rules) -> Written:
+        tenant_id, key, now = request.tenant_id, request.idempotency_key, self.clock()
+        if key:
+            await self.repository.lock_key(conn, tenant_id, key)
+            state = await self.codes.key_state(conn, tenant_id, key)
+            if state is not None and state.method != SEND_OTP:
+                raise ValueError(f"idempotency_key was already used for {state.method}")
+            if state is not None and not state.pending:
+                return Written(pb.SendOtpResponse.FromString(state.response))
+            if state is not None and not state.abandoned:
+                return IN_FLIGHT
+        if request.appointment_id:
+            found = await self._appointment_phone(conn, tenant_id, request.appointment_id)
+            if isinstance(found, Refusal):
+                return Written(pb.SendOtpResponse(failure=failure(found)))
+            phone = found
+        refusal = text_limits.phone_refusal(phone, list(rules.sms_countries), rules.default_region)
+        if refusal is None:
+            refusal = await self._over_limit(conn, tenant_id, phone, request.call_id, rules, now)
+        if refusal is not None:
+            return Written(pb.SendOtpResponse(failure=failure(refusal)))
+        code, salt, expires_at = otp.new_code(), otp.new_salt(), policy.code_expiry(now)
+        otp_id = await self.codes.insert_code(
+            conn, tenant_id, phone, request.call_id, otp.digest(code, salt), salt, now, expires_at
+        )
+        if key:
+            await self.codes.mark_pending(conn, tenant_id, key)
+        reply = pb.SendOtpResponse(sent=True, expires_at=timestamp(expires_at), phone_tail=_tail(phone))
+        return Written(reply, phone, otp_id, code)
+
+    async def _appointment_phone(self, conn: Connection, tenant_id: str, appointment_id: str) -> str | Refusal:
+        row = await self.repository.get(conn, tenant_id, appointment_id)
+        if row is None or row.status not in policy.APPOINTMENT_STATUSES:
+            return policy.APPOINTMENT_NOT_FOUND
+        return row.patient_phone or NO_PHONE_ON_APPOINTMENT
+
+    async def _over_limit(
+        self, conn: Connection, tenant_id: str, phone: str, call_id: str, rules: Rules, now: datetime
+    ) -> Refusal | None:
+        """Count under the clinic's, the call's and the phone's locks (always in this order, so
+        concurrent sends never wait for each other in a circle) and apply the limits."""
+        await self.repository.lock_key(conn, tenant_id, "otp-tenant")
+        if call_id:
+            await self.repository.lock_key(conn, tenant_id, "otp-call", call_id)
+        await self.repository.lock_key(conn, tenant_id, "otp", phone)
+        counts = await self.codes.sent_counts(
+            conn, tenant_id, phone, call_id, policy.send_window_start(now), text_limits.budget_window_start(now)
+        )
+        clinic = rules.rules
+        budget = clinic.max_codes_per_hour if clinic.HasField("max_codes_per_hour") else DEFAULT_CODES_PER_HOUR
+        return text_limits.send_refusal(phone, call_id, counts, budget)
+
+    async def _hand_off(self, request: pb.SendOtpRequest, written: Written) -> pb.SendOtpResponse:
+        """The code travels straight to notification, never through our outbox (which would keep
+        it in clear). Only once notification took it is the reply kept for the key: if it cannot
+        be handed over, the code is void and a repeat (or a new request) may ask again."""
+        tenant_id, key = request.tenant_id, request.idempotency_key
+        enqueued = await self.peers.send_code(tenant_id, written.phone, written.otp_id, written.code)
+        taken = enqueued is not None and not enqueued.HasField("failure")
+
+        async def settle(conn: Connection) -> None:
+            if not taken:
+                await self.codes.void_code(conn, tenant_id, written.otp_id)
+            if key:
+                await self.codes.settle_key(conn, tenant_id, key, written.reply.SerializeToString() if taken else None)
+
+        await self.repository.transaction(settle)
+        if taken:
+            return written.reply
+        if enqueued is not None:
+            return pb.SendOtpResponse(failure=enqueued.failure)
+        return pb.SendOtpResponse(failure=failure(policy.SEND_FAILED))
 
     async def verify(self, request: pb.VerifyOtpRequest, context: grpc.aio.ServicerContext) -> pb.VerifyOtpResponse:
         await require(context, tenant_id=request.tenant_id, code=request.code)

@@ -24,10 +24,9 @@ from services.reservation import policy
 from services.reservation.appointments import Appointments
 from services.reservation.changes import Changes
 from services.reservation.checks import require
-from services.reservation.codes import OneTimeCodes
+from services.reservation.codes import OneTimeCodes, verified_number
 from services.reservation.convert import failure, hold_of, new_reservation
 from services.reservation.idempotency import once
-from services.reservation.otp_repository import OtpRepository
 from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
@@ -188,12 +187,16 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                 await self.repository.lock_key(conn, request.tenant_id, "phone", peek.patient_phone)
             row = await self.repository.get(conn, request.tenant_id, peek.reservation_id, lock=True)
             assert row is not None
-            refusal = await self._confirm_refusal(conn, row, request.call_id, rules, now)
-            if refusal is not None:
-                return pb.ConfirmHoldResponse(failure=failure(refusal))
+            checked = await self._confirm_refusal(conn, row, request.call_id, rules, now)
+            if isinstance(checked, Refusal):
+                return pb.ConfirmHoldResponse(failure=failure(checked))
+            # Booked under the number the caller proved to hold (recorded on the row; the
+            # confirmation text goes there).
+            moved = {"patient_phone": checked} if checked != row.patient_phone else {}
             confirmed = await self._settle(
-                conn, row, "CONFIRMED", notification_pb2.MESSAGE_KIND_CONFIRMATION, rules, now, confirmed_at=now
-            )
+                conn, row, "CONFIRMED", notification_pb2.MESSAGE_KIND_CONFIRMATION, rules, now, confirmed_at=now,
+                **moved,
+            )  # fmt: skip
             return pb.ConfirmHoldResponse(appointment=confirmed)
 
         return await self._change(
@@ -202,25 +205,26 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
 
     async def _confirm_refusal(
         self, conn: Connection, row: Reservation, call_id: str, rules: Rules, now: datetime
-    ) -> Refusal | None:
+    ) -> Refusal | str:
+        """Why this hold cannot be confirmed by this call now, or the number to book it under."""
         refusal = policy.confirm_refusal(row.call_id, call_id, row.status, row.hold_expires_at, now)
         if refusal is not None:
             if refusal.cause == "LEASE_EXPIRED" and row.status == "HELD":
                 await self.repository.set_status(conn, row.tenant_id, row.reservation_id, "EXPIRED", now)
             return refusal
         phone, required = row.patient_phone, rules.rules.otp_required
-        verified = required and bool(phone) and await OtpRepository.verified(
-            conn, row.tenant_id, phone, row.call_id, policy.verified_since(now)
-        )  # fmt: skip
-        refusal = policy.code_refusal(required, verified)
+        if required:
+            phone = await verified_number(conn, row, rules.rules.allow_spoken_phone_for_otp, now)
+        refusal = policy.code_refusal(required, bool(phone))
         if refusal is not None:
             return refusal
         limit = rules.rules.max_active_appointments_per_phone
         if not policy.limit_applies(limit, phone):
-            return None
-        return policy.over_limit(
-            limit, await self.repository.count_future_appointments(conn, row.tenant_id, phone, now)
-        )
+            return phone
+        if phone != row.patient_phone:  # counted under the lock of the number it is booked under
+            await self.repository.lock_key(conn, row.tenant_id, "phone", phone)
+        upcoming = await self.repository.count_future_appointments(conn, row.tenant_id, phone, now)
+        return policy.over_limit(limit, upcoming) or phone
 
     # --- appointments (appointments.py) --------------------------------------------------------
     async def GetAppointment(
