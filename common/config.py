@@ -41,6 +41,12 @@ def _env_number(env: Mapping[str, str], name: str, default: N, parse: Callable[[
         raise ConfigError(f"{name}={raw!r} is not {kind}") from None
 
 
+def _at_least(env: Mapping[str, str], name: str, value: N, minimum: N, what: str) -> N:
+    if value < minimum:
+        raise ConfigError(f"{name}={env[name]!r} must be at least {what}")
+    return value
+
+
 def env_port(env: Mapping[str, str], name: str, default: int) -> int:
     port = _env_number(env, name, default, int, "a port number")
     if not 0 <= port <= 65535:
@@ -49,10 +55,7 @@ def env_port(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
-    value = _env_number(env, name, default, float, "a number")
-    if value < minimum:
-        raise ConfigError(f"{name}={env[name]!r} must be at least {minimum}")
-    return value
+    return _at_least(env, name, _env_number(env, name, default, float, "a number"), minimum, str(minimum))
 
 
 def env_address(env: Mapping[str, str], name: str, default: str) -> str:
@@ -82,9 +85,7 @@ def env_log_level(env: Mapping[str, str], name: str = "LOG_LEVEL") -> str:
 def env_days(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     """A whole number of days, at least `minimum`."""
     days = _env_number(env, name, default, int, "a whole number of days")
-    if days < minimum:
-        raise ConfigError(f"{name}={env[name]!r} must be at least {minimum} day{'s' if minimum > 1 else ''}")
-    return days
+    return _at_least(env, name, days, minimum, f"{minimum} day{'s' if minimum > 1 else ''}")
 
 
 @dataclass(frozen=True)

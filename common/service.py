@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from common.grpc_server import GrpcService, serve_until_signalled
 from common.logs import configure_logging
 from common.metrics import DEFAULT_PORTS, metrics_port_variable, serve_metrics
 from common.migrations import apply_migrations
+from common.retention import Sweeps, command
 
 log = logging.getLogger("common.service")
 
@@ -83,3 +85,17 @@ def main(name: str, port_var: str, default_port: int, start: Starter) -> None:
     metrics_port = load_or_exit(name, lambda: env_port(os.environ, variable, DEFAULT_PORTS[name]))
     configure_logging(name, cfg.log_level)
     asyncio.run(_run(cfg, metrics_port, start))
+
+
+def serve_or_purge(
+    name: str, port_var: str, default_port: int, sweeps: Sweeps, starter: Callable[[], Starter], argv: list[str]
+) -> int:
+    """`python -m services.<name>` serves; `… purge [--days N] [--dry-run]` purges expired data
+    (common/retention.py) and returns its exit code."""
+    if argv[:1] == ["purge"]:
+        return command(name, argv[1:], sweeps)
+    if argv:
+        print(f"usage: python -m services.{name} [purge [--days N] [--dry-run]]", file=sys.stderr)
+        return 2
+    main(name, port_var, default_port, starter())
+    return 0

@@ -7,17 +7,15 @@ python -m services.notification purge [--days N] [--dry-run]   # see common/rete
 import sys
 
 from common.config import load_or_exit
-from common.retention import command
-from common.service import main
+from common.service import Starter, serve_or_purge
 from services.notification.config import TwilioConfig
 from services.notification.retention import sweeps
 from services.notification.server import starter
 
+
+def twilio_starter() -> Starter:
+    return starter(load_or_exit("notification", TwilioConfig.from_env))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "purge":
-        sys.exit(command("notification", sys.argv[2:], sweeps))
-    if len(sys.argv) > 1:
-        print("usage: python -m services.notification [purge [--days N] [--dry-run]]", file=sys.stderr)
-        sys.exit(2)
-    twilio = load_or_exit("notification", TwilioConfig.from_env)
-    main("notification", "NOTIFICATION_PORT", 50053, starter(twilio))
+    sys.exit(serve_or_purge("notification", "NOTIFICATION_PORT", 50053, sweeps, twilio_starter, sys.argv[1:]))

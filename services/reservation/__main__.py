@@ -6,15 +6,9 @@ python -m services.reservation purge [--days N] [--dry-run]   # see common/reten
 
 import sys
 
-from common.retention import command
-from common.service import main
+from common.service import serve_or_purge
 from services.reservation.retention import sweeps
 from services.reservation.server import start
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "purge":
-        sys.exit(command("reservation", sys.argv[2:], sweeps))
-    if len(sys.argv) > 1:
-        print("usage: python -m services.reservation [purge [--days N] [--dry-run]]", file=sys.stderr)
-        sys.exit(2)
-    main("reservation", "RESERVATION_PORT", 50052, start)
+    sys.exit(serve_or_purge("reservation", "RESERVATION_PORT", 50052, sweeps, lambda: start, sys.argv[1:]))

@@ -44,14 +44,13 @@ def caller_of(request: Asking) -> pb.Caller | None:
     return request.caller if request.HasField("caller") else None
 
 
-class Appointments:
-    def __init__(
-        self, deps: ReservationDeps, repository: ReservationRepository, peers: Peers, changes: Changes
-    ) -> None:
-        self.deps = deps
-        self.repository = repository
-        self.peers = peers
-        self.changes = changes
+class AppointmentRpcs:
+    """The appointment methods of ReservationService (mixed into the servicer, which sets these)."""
+
+    deps: ReservationDeps
+    repository: ReservationRepository
+    peers: Peers
+    changes: Changes
 
     # --- who may ---------------------------------------------------------------------------
     async def _may_act(self, context: Context, tenant_id: str, caller: pb.Caller, phone: str) -> bool:
@@ -80,13 +79,15 @@ class Appointments:
         return row if row is not None and mine else identity.NOT_THE_CALLERS
 
     # --- hear ------------------------------------------------------------------------------
-    async def get(self, request: pb.GetAppointmentRequest, context: Context) -> pb.GetAppointmentResponse:
+    async def GetAppointment(self, request: pb.GetAppointmentRequest, context: Context) -> pb.GetAppointmentResponse:
         row = await self._owned(context, request)
         if isinstance(row, Refusal):
             return pb.GetAppointmentResponse(failure=failure(row))
         return pb.GetAppointmentResponse(appointment=appointment_of(row))
 
-    async def find(self, request: pb.FindAppointmentsRequest, context: Context) -> pb.FindAppointmentsResponse:
+    async def FindAppointments(
+        self, request: pb.FindAppointmentsRequest, context: Context
+    ) -> pb.FindAppointmentsResponse:
         await require(context, tenant_id=request.tenant_id, phone=request.phone)
         phone = await e164(context, "phone", request.phone)
         if request.limit < 0:
@@ -101,7 +102,9 @@ class Appointments:
         return pb.FindAppointmentsResponse(appointments=[appointment_of(r) for r in rows])
 
     # --- change ----------------------------------------------------------------------------
-    async def cancel(self, request: pb.CancelAppointmentRequest, context: Context) -> pb.CancelAppointmentResponse:
+    async def CancelAppointment(
+        self, request: pb.CancelAppointmentRequest, context: Context
+    ) -> pb.CancelAppointmentResponse:
         peek = await self._owned(context, request)
         if isinstance(peek, Refusal):
             return pb.CancelAppointmentResponse(failure=failure(peek))
@@ -126,7 +129,7 @@ class Appointments:
             context, "CancelAppointment", request.tenant_id, request.idempotency_key, pb.CancelAppointmentResponse, work
         )
 
-    async def reschedule(
+    async def RescheduleAppointment(
         self, request: pb.RescheduleAppointmentRequest, context: Context
     ) -> pb.RescheduleAppointmentResponse:
         if not request.slot_id and not request.HasField("start"):
@@ -184,7 +187,9 @@ class Appointments:
             return None
 
     # --- text again ------------------------------------------------------------------------
-    async def resend(self, request: pb.ResendConfirmationRequest, context: Context) -> pb.ResendConfirmationResponse:
+    async def ResendConfirmation(
+        self, request: pb.ResendConfirmationRequest, context: Context
+    ) -> pb.ResendConfirmationResponse:
         caller = caller_of(request)
         peek = await self._owned(context, request)
         if isinstance(peek, Refusal):

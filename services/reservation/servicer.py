@@ -21,7 +21,7 @@ from common.grpc_errors import e164, invalid
 from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
 from services.reservation import policy
-from services.reservation.appointments import Appointments
+from services.reservation.appointments import AppointmentRpcs
 from services.reservation.changes import Changes
 from services.reservation.checks import require
 from services.reservation.codes import OneTimeCodes, verified_number
@@ -56,15 +56,14 @@ def _start(request: pb.CreateHoldRequest) -> Timestamp | None:
     return request.start if request.HasField("start") else None
 
 
-class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
+class ReservationServicer(AppointmentRpcs, reservation_pb2_grpc.ReservationServiceServicer):
     def __init__(self, deps: ReservationDeps) -> None:
         self.deps = deps
         self.repository = ReservationRepository(deps.pool)
         self.peers = Peers(deps)
         self.codes = OneTimeCodes(self.repository, self.peers, deps.clock)
-        changes = Changes(self.repository, deps)
-        self._settle, self._change = changes.settle, changes.change
-        self.appointments = Appointments(deps, self.repository, self.peers, changes)
+        self.changes = Changes(self.repository, deps)
+        self._settle, self._change = self.changes.settle, self.changes.change
 
     # --- holds -----------------------------------------------------------------------------
     async def CreateHold(
@@ -225,32 +224,6 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             await self.repository.lock_key(conn, row.tenant_id, "phone", phone)
         upcoming = await self.repository.count_future_appointments(conn, row.tenant_id, phone, now)
         return policy.over_limit(limit, upcoming) or phone
-
-    # --- appointments (appointments.py) --------------------------------------------------------
-    async def GetAppointment(
-        self, request: pb.GetAppointmentRequest, context: grpc.aio.ServicerContext
-    ) -> pb.GetAppointmentResponse:
-        return await self.appointments.get(request, context)
-
-    async def FindAppointments(
-        self, request: pb.FindAppointmentsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.FindAppointmentsResponse:
-        return await self.appointments.find(request, context)
-
-    async def CancelAppointment(
-        self, request: pb.CancelAppointmentRequest, context: grpc.aio.ServicerContext
-    ) -> pb.CancelAppointmentResponse:
-        return await self.appointments.cancel(request, context)
-
-    async def RescheduleAppointment(
-        self, request: pb.RescheduleAppointmentRequest, context: grpc.aio.ServicerContext
-    ) -> pb.RescheduleAppointmentResponse:
-        return await self.appointments.reschedule(request, context)
-
-    async def ResendConfirmation(
-        self, request: pb.ResendConfirmationRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ResendConfirmationResponse:
-        return await self.appointments.resend(request, context)
 
     async def ListBusy(self, request: pb.ListBusyRequest, context: grpc.aio.ServicerContext) -> pb.ListBusyResponse:
         await require(context, tenant_id=request.tenant_id)
