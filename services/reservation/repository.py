@@ -330,7 +330,7 @@ class ReservationRepository:
     async def list_busy(
         self, tenant_id: str, provider_ids: list[str], start: datetime, end: datetime, now: datetime
     ) -> list[BusyRow]:
-        """Occupied time of live holds and confirmed appointments overlapping [start, end)."""
+        """Occupied time of live holds, confirmed appointments and blocked time overlapping [start, end)."""
         rows = await self.pool.fetch(
             """
             SELECT provider_id, lower(occupied) AS start, upper(occupied) AS "end"
@@ -338,7 +338,7 @@ class ReservationRepository:
             WHERE tenant_id = $1
               AND (cardinality($2::text[]) = 0 OR provider_id = ANY($2::text[]))
               AND occupied && tstzrange($3, $4)
-              AND (status = 'CONFIRMED' OR (status = 'HELD' AND hold_expires_at > $5))
+              AND (status IN ('CONFIRMED', 'BLOCKED') OR (status = 'HELD' AND hold_expires_at > $5))
             ORDER BY provider_id, lower(occupied)
             """,
             tenant_id,

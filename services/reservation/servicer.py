@@ -30,6 +30,7 @@ from services.reservation.idempotency import once
 from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
+from services.reservation.schedule import ScheduleRpcs
 
 Rules = availability_pb2.GetBookingRulesResponse
 
@@ -56,7 +57,7 @@ def _start(request: pb.CreateHoldRequest) -> Timestamp | None:
     return request.start if request.HasField("start") else None
 
 
-class ReservationServicer(AppointmentRpcs, reservation_pb2_grpc.ReservationServiceServicer):
+class ReservationServicer(AppointmentRpcs, ScheduleRpcs, reservation_pb2_grpc.ReservationServiceServicer):
     def __init__(self, deps: ReservationDeps) -> None:
         self.deps = deps
         self.repository = ReservationRepository(deps.pool)
