@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import suppress
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -35,6 +36,7 @@ from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 from services.reservation.schedule_repository import Event, Page, ScheduleRepository
+from services.reservation.schedule_wakeups import Wakeups
 
 if TYPE_CHECKING:
     from services.reservation.servicer import ReservationDeps
@@ -45,8 +47,9 @@ Rules: TypeAlias = availability_pb2.GetBookingRulesResponse
 Validation: TypeAlias = availability_pb2.ValidateSlotResponse
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 50, 500
 WATCH_BATCH = 500
-# How often a watcher looks for new changes when idle: the bound on how late a change is streamed.
-WATCH_POLL_SECONDS = 0.2
+# How often an idle watcher looks anyway: the bound on how late a change is streamed when a
+# notification is lost (normally a commit wakes it at once, schedule_wakeups.py).
+WATCH_POLL_SECONDS = 1.0
 KINDS = {
     "HELD": pb.SCHEDULE_CHANGE_KIND_HELD,
     "RELEASED": pb.SCHEDULE_CHANGE_KIND_RELEASED,
@@ -123,6 +126,10 @@ class ScheduleRpcs:
     def schedule(self) -> ScheduleRepository:
         return ScheduleRepository(self.deps.pool)
 
+    @cached_property
+    def wakeups(self) -> Wakeups:
+        return Wakeups(self.deps.pool)
+
     # --- read ------------------------------------------------------------------------------
     async def ListAppointments(
         self, request: pb.ListAppointmentsRequest, context: Context
@@ -157,13 +164,16 @@ class ScheduleRpcs:
         if request.cursor and not request.cursor.isdecimal():
             await invalid(context, "cursor: not a cursor of this schedule")
         seq = int(request.cursor or 0)
-        while True:
-            events = await self.schedule.changes_after(request.tenant_id, seq, WATCH_BATCH)
-            for event in events:
-                yield change_of(event)
-                seq = event.seq
-            if len(events) < WATCH_BATCH:
-                await asyncio.sleep(WATCH_POLL_SECONDS)
+        async with self.wakeups.watching(request.tenant_id) as changed:
+            while True:
+                changed.clear()  # before reading: a commit after this read wakes the wait below
+                events = await self.schedule.changes_after(request.tenant_id, seq, WATCH_BATCH)
+                for event in events:
+                    yield change_of(event)
+                    seq = event.seq
+                if len(events) < WATCH_BATCH:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), WATCH_POLL_SECONDS)
 
     # --- staff operations ------------------------------------------------------------------
     async def _staff(

@@ -4,6 +4,7 @@ that resumes without gaps or duplicates, and staff operations recorded with who 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from booking.common.v1 import common_pb2 as C
 from booking.reservation.v1 import reservation_pb2 as pb
 from booking.reservation.v1 import reservation_pb2_grpc
 from services.availability.clinic_file import parse_clinic
+from services.reservation.schedule import WATCH_POLL_SECONDS
 from tests.conftest import Clock, Stack
 from tests.functional.booking import CAUSE, CLINIC, TUESDAY, book, hold, load_clinic, phone, ts, tuesday
 
@@ -197,17 +199,20 @@ async def test_watch_resumes_after_a_disconnect_with_no_gap_or_duplicate_under_2
         ]
 
 
-async def test_watch_streams_a_live_change_after_the_history(stack: Stack, clock: Clock) -> None:
+async def test_watch_streams_a_live_change_after_the_history_as_soon_as_it_commits(stack: Stack, clock: Clock) -> None:
     await load_clinic(stack, clock)
     booked = await book(stack, tuesday(10), 1)
     history = await read_changes(stack, "", 2)
     live = asyncio.ensure_future(read_changes(stack, history[-1].cursor, 1))
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # the watcher is idle, waiting
     await stack.reservation_stub.StaffMove(
         pb.StaffMoveRequest(tenant_id="acme", appointment_id=booked.appointment_id, start=ts(tuesday(14)),
                             action=pb.StaffAction(actor="desk:anna", reason="doctor late"))
     )  # fmt: skip
+    committed = time.monotonic()
     [moved] = await live
+    # Woken by the commit's notification, not by its next poll (WATCH_POLL_SECONDS).
+    assert time.monotonic() - committed < WATCH_POLL_SECONDS / 2
     assert moved.kind == pb.SCHEDULE_CHANGE_KIND_MOVED and moved.reservation_id == booked.appointment_id
     assert moved.range.start == ts(tuesday(14)) and moved.action.reason == "doctor late"
 
