@@ -92,11 +92,14 @@ def word(ctx: ToolContext, reply: apb.FindSlotsResponse) -> ToolResult:
         data["cause"] = cause_name(reply.failure)
     if alternatives:
         data["alternatives"] = [slot_data(ctx, s) for s in alternatives]
+    near = reply.asked_time if reply.HasField("asked_time") else None
+    part_asked = reply.part_of_day != apb.PART_OF_DAY_UNSPECIFIED
     if slots:
-        return ToolResult(True, options(ctx, slots), data)
+        return ToolResult(True, options(ctx, slots, near=near, part_asked=part_asked), data)
     lead = nothing_free(ctx, reply)
     if alternatives:
-        return ToolResult(True, ctx.say("next_openings", lead=lead, options=options(ctx, alternatives)), data)
+        offered = options(ctx, alternatives, part_asked=part_asked)
+        return ToolResult(True, ctx.say("next_openings", lead=lead, options=offered), data)
     return ToolResult(True, ctx.say("nothing_later", lead=lead), data)
 
 

@@ -256,6 +256,8 @@ class AvailabilityServicer(CredentialRpcs, availability_pb2_grpc.AvailabilitySer
         )
         if the_plan.refusal is not None:
             reply.failure.CopyFrom(_failure(the_plan.refusal))
+        if asked.near is not None:
+            reply.asked_time.CopyFrom(timestamp(asked.near))
         return reply
 
     async def _requested_slots(
