@@ -49,6 +49,7 @@ SENTENCES: dict[str, str] = {
     "nothing_near": "There's nothing free {day}.",  # day is "today" or "tomorrow"
     "nothing_on": "There's nothing free on {day}.",
     "next_openings": "{lead} The next openings: {options}",
+    "latest_openings": "{lead} The latest openings I can book: {options}",
     "nothing_later": "{lead} I couldn't find an opening in the next two weeks either.",
     # holds
     "which_time": "Which time would you like? Please pick one of the times I offered.",

@@ -65,12 +65,16 @@ def _pick_near(slots: Sequence[SpokenSlot], targets: Sequence[int], chosen: list
 def _fill(chosen: list[SpokenSlot], slots: Sequence[SpokenSlot]) -> list[SpokenSlot]:
     """Top up to MAX_OFFERED from the remaining slots, providers not named yet first."""
     named = {c.provider for c in chosen}
-    left = sorted((s for s in slots if s not in chosen), key=lambda s: (s.local.date(), s.provider in named, s.local))
+    # Days in the order given: alternatives beyond the booking window come latest day first.
+    days = list(dict.fromkeys(s.local.date() for s in slots))
+    left = sorted(
+        (s for s in slots if s not in chosen), key=lambda s: (days.index(s.local.date()), s.provider in named, s.local)
+    )
     return chosen + left[: MAX_OFFERED - len(chosen)]
 
 
 def _first_day(slots: Sequence[SpokenSlot]) -> tuple[date, list[SpokenSlot]]:
-    day = min(s.local.date() for s in slots)
+    day = slots[0].local.date()  # the nearest day to the one asked comes first
     return day, [s for s in slots if s.local.date() == day]
 
 
@@ -91,4 +95,5 @@ def choose(slots: Sequence[SpokenSlot], *, near: datetime | None = None, part_as
             earliest = min(first_day, key=lambda s: s.local)
             targets = [t.hour * 60 + t.minute for t in SPREAD_TARGETS]
             chosen = _fill(_pick_near(first_day, targets, [earliest]), slots)
-    return Choice(tuple(sorted(chosen, key=lambda s: (s.local, s.provider))))
+    days = list(dict.fromkeys(s.local.date() for s in slots))
+    return Choice(tuple(sorted(chosen, key=lambda s: (days.index(s.local.date()), s.local, s.provider))))

@@ -99,7 +99,9 @@ def word(ctx: ToolContext, reply: apb.FindSlotsResponse) -> ToolResult:
     lead = nothing_free(ctx, reply)
     if alternatives:
         offered = options(ctx, alternatives, part_asked=part_asked)
-        return ToolResult(True, ctx.say("next_openings", lead=lead, options=offered), data)
+        # Beyond the window the alternatives are the last bookable days, latest first.
+        key = "latest_openings" if data.get("cause") == "OUTSIDE_BOOKING_WINDOW" else "next_openings"
+        return ToolResult(True, ctx.say(key, lead=lead, options=offered), data)
     return ToolResult(True, ctx.say("nothing_later", lead=lead), data)
 
 
