@@ -44,7 +44,7 @@ SENTENCES: dict[str, str] = {
     "offer": "I have {options}.",
     "wide_open": "I have {options} and many more times that day. Would morning or afternoon suit you better?",
     # DATE_MISMATCH with its details: "Tuesday the 4th" when the 4th is a Wednesday
-    "date_mismatch": "{date} is a {actual}, not a {said}. Did you mean {date}, or {said}?",
+    "date_mismatch": "{date} is a {actual}, not a {said}. Did you mean {actual}, {date}, or a different {said}?",
     "nothing_in_range": "There's nothing free in those days.",
     "nothing_near": "There's nothing free {day}.",  # day is "today" or "tomorrow"
     "nothing_on": "There's nothing free on {day}.",

@@ -358,3 +358,17 @@ async def test_beyond_the_booking_window_offers_the_last_bookable_days_latest_fi
     assert sorted(set(days), reverse=True) == list(dict.fromkeys(days))  # latest day first
     first_day = [s.local_start for s in far.alternatives if s.local_start.startswith(days[0])]
     assert first_day == sorted(first_day)  # within a day, earliest time first
+
+
+async def test_a_weekday_and_a_date_that_disagree_are_a_typed_cause_not_a_guess(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    wrong = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="Tuesday the 3rd"))
+    assert wrong.failure.cause == common_pb2.FAILURE_CAUSE_DATE_MISMATCH  # December 3rd is a Thursday
+    assert (wrong.failure.reason, wrong.from_date, wrong.failure.message) == ("tuesday", "2026-12-03", "")
+    assert not wrong.slots and not wrong.alternatives
+    right = await stack.availability_stub.FindSlots(
+        pb.FindSlotsRequest(tenant_id="demo", date="Thu, Dec 3rd at 2:30", limit=50)
+    )
+    assert not right.HasField("failure") and right.slots[0].local_start.startswith("2026-12-03")
+    assert right.asked_time.ToDatetime(UTC) == datetime(2026, 12, 3, 14, 30, tzinfo=NY)  # "at 2:30": 2:30 PM

@@ -98,3 +98,15 @@ def test_word_beyond_the_window_reads_the_latest_bookable_days_first() -> None:
         "We can't book that far ahead yet. The latest openings I can book: I have Friday, November 27th at 9 AM"
         " or 12 PM with Doctor Lee; or Thursday, November 26th at 9 AM with Doctor Lee."
     )
+
+
+def test_word_a_weekday_and_date_that_disagree_asks_which_one() -> None:
+    reply = apb.FindSlotsResponse(failure=failure("DATE_MISMATCH"), from_date="2026-11-04", to_date="2026-11-04")
+    reply.failure.reason = "tuesday"
+    result = word(context(), reply)
+    assert result.data["cause"] == "DATE_MISMATCH" and not result.data["slots"]
+    assert result.speech == (
+        "November 4th is a Wednesday, not a Tuesday. Did you mean Wednesday, November 4th, or a different Tuesday?"
+    )
+    reply.failure.reason = ""
+    assert word(context(), reply).speech == "That day of the week and that date don't match. Which one did you mean?"
