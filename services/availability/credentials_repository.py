@@ -31,7 +31,9 @@ class CredentialRepository:
         self.pool = pool
 
     async def tenant_exists(self, tenant_id: str) -> bool:
-        return bool(await self.pool.fetchval("SELECT 1 FROM availability.clinics WHERE tenant_id = $1", tenant_id))
+        return bool(
+            await self.pool.fetchval("SELECT 1 FROM availability.clinics WHERE tenant_id = $1", tenant_id)
+        )
 
     async def valid_secrets(self, conn: Connection | asyncpg.Pool, tenant_id: str, now: datetime) -> list[StoredSecret]:
         rows = await conn.fetch(
@@ -46,7 +48,9 @@ class CredentialRepository:
 
     async def lock_tenant(self, conn: Connection, tenant_id: str) -> bool:
         """Serialise secret changes of one tenant; False if the tenant does not exist."""
-        found = await conn.fetchval("SELECT 1 FROM availability.clinics WHERE tenant_id = $1 FOR UPDATE", tenant_id)
+        found = await conn.fetchval(
+            "SELECT 1 FROM availability.clinics WHERE tenant_id = $1 FOR UPDATE", tenant_id
+        )
         return bool(found)
 
     async def add_secret(

@@ -38,7 +38,9 @@ async def rotate_secret(stub: Stub, args: argparse.Namespace) -> int:
         print(f"tenants: {args.secret_env} is not set", file=sys.stderr)
         return 2
     reply = await stub.RotateTenantSecret(
-        pb.RotateTenantSecretRequest(tenant_id=args.tenant, secret=secret, overlap_seconds=int(args.overlap * 3600))
+        pb.RotateTenantSecretRequest(
+            tenant_id=args.tenant, secret=secret, overlap_seconds=int(args.overlap * 3600)
+        )
     )
     until = from_timestamp(reply.previous_expire_at).isoformat()
     if not args.secret_env:
