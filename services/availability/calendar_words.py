@@ -226,3 +226,11 @@ def nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
     if wanted.month != month:
         raise PhraseError(f"there is no {nth}th {WEEKDAY_NAMES[weekday]} in month {month} of {year}")
     return wanted
+
+
+def span_days(count_text: str, unit: str, phrase: str) -> int:
+    """Days in "two weeks", "3 days", "a fortnight" (count and unit as said)."""
+    count = number(count_text)
+    if count is None:
+        raise PhraseError(f"{phrase!r} is not a date phrase")
+    return count * {"f": 14, "w": 7}.get(unit[0], 1)

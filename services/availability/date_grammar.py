@@ -40,9 +40,9 @@ from services.availability.calendar_words import (
     month_day,
     next_weekday,
     nth_weekday,
-    number,
     ordinal,
     safe_date,
+    span_days,
 )
 
 DayOf = Callable[[str, date], DateRequest]
@@ -52,7 +52,7 @@ _WEEKDAY_FIRST = re.compile(r"^(?:on\s+)?(\w+)\s+(.+)$")
 _AFTER_NEXT = re.compile(r"^(?:the\s+)?(\w+)\s+after\s+next$")
 _COMING = re.compile(r"^(?:this\s+coming|the\s+coming|upcoming|this\s+upcoming)\s+(\w+)$")
 _IN_WEEK = re.compile(r"^(?:on\s+)?(\w+)\s+(next|this)\s+week$")
-_FROM = re.compile(r"^(.+?)\s+(day|days|week|weeks)\s+from\s+(.+)$")
+_FROM = re.compile(r"^(.+?)\s+(day|days|week|weeks|fortnight)\s+from\s+(.+)$")
 _WEEKDAY_NAMES = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _OF_MONTH = re.compile(rf"^(?:on\s+)?(?:the\s+)?([a-z0-9 ]+?)(?:\s+({_WEEKDAY_NAMES}))?\s+of\s+(.+)$")
 _MONTH_YEAR = re.compile(rf"^({'|'.join(sorted(MONTHS, key=len, reverse=True))})(?:,?\s+(\d{{4}}))?$")
@@ -117,16 +117,14 @@ def counted_from(text: str, today: date, day_of: DayOf) -> DateRequest | None:
     match = _FROM.match(text)
     if not match:
         return None
-    count = number(match.group(1))
-    if count is None:
-        raise PhraseError(f"{text!r} is not a date phrase")
+    days = span_days(match.group(1), match.group(2), text)
     base = today if match.group(3) in ("now", "today") else None
     if base is None:
         found = day_of(match.group(3), today)
         if found.start != found.end:
             raise PhraseError(f"{match.group(3)!r} is not one day")
         base = found.start
-    return _single(base + timedelta(days=count * (7 if match.group(2).startswith("week") else 1)))
+    return _single(base + timedelta(days=days))
 
 
 def _month_of(words: str, today: date) -> tuple[int, int, bool] | None:

@@ -17,6 +17,10 @@ Meanings chosen (the assistant is told to read the date back, so ambiguity surfa
 - "at 3 pm", "3:30pm", "15:00", "noon": a time of day on the resolved date (today if none).
 - ISO datetimes with an offset are converted to the clinic's zone; without one they are
   read as the clinic's local time.
+- "first thing" is the morning; "around noon", "lunchtime" are 12 PM; "at 3:30" is 3:30 PM
+  (an hour from 1 to 7 without AM/PM is the afternoon's).
+- Phrases built on other phrases (weekday + date and DATE_MISMATCH, "1/9", "Friday after next",
+  "a week from Friday", "the first Monday of next month"...): see `date_grammar`.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ from services.availability.calendar_words import (
     day_of_month,
     month_day,
     next_weekday,
-    number,
     safe_date,
+    span_days,
 )
 
 __all__ = ["WEEKDAY_NAMES", "DateMismatch", "DateRequest", "PartOfDay", "PhraseError", "resolve"]
@@ -225,10 +229,7 @@ def _in_n_phrase(text: str, today: date) -> DateRequest | None:
     match = _IN_N.match(text)
     if not match:
         return None
-    count = number(match.group(1))
-    if count is None:
-        raise PhraseError(f"{text!r} is not a date phrase")
-    wanted = today + timedelta(days=count * {"f": 14, "w": 7}.get(match.group(2)[0], 1))
+    wanted = today + timedelta(days=span_days(match.group(1), match.group(2), text))
     return DateRequest(wanted, wanted)
 
 
