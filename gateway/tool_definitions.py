@@ -12,8 +12,12 @@ SERVER_TIMEOUT_SECONDS = int(VAPI_TOOL_TIMEOUT)  # Vapi's own default, stated so
 # What the gateway must hear from Vapi: tool calls, and the call's end (to free its holds).
 SERVER_MESSAGES = ("tool-calls", "end-of-call-report", "status-update")
 DATE_HELP = (
-    "A date as YYYY-MM-DD, or the caller's own words: 'today', 'tomorrow', 'next Tuesday', 'Jan 15', "
-    "'this afternoon'. Resolved in the clinic's timezone."
+    "A date as YYYY-MM-DD, or the caller's own words passed through verbatim, e.g. 'today', "
+    "'tomorrow morning', 'next Tuesday', 'Monday the 14th', 'Fri, Jan 9th', '9 January', '1/9' "
+    "(month first), 'this coming Friday', 'Friday after next', 'a week from Friday', 'in two weeks', "
+    "'the first of next month', 'the last Monday of next month', 'Tuesday at 3:30', 'around noon'. "
+    "Resolved in the clinic's timezone. If the weekday and the date disagree, the answer asks which "
+    "one the caller meant."
 )
 
 

@@ -12,11 +12,12 @@ never an id or ISO string.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from types import ModuleType
 
 from gateway.speech import en
+from gateway.speech.offers import SpokenSlot as SpokenSlot
+from gateway.speech.offers import choose
 
 MAX_SPOKEN_OPTIONS = 5
 
@@ -56,12 +57,6 @@ def join_or(items: Sequence[str], word: str = "or") -> str:
     return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
-@dataclass(frozen=True)
-class SpokenSlot:
-    local: datetime  # in the clinic's zone
-    provider: str  # spoken name
-
-
 def slot_options(slots: Sequence[SpokenSlot], today: date) -> str:
     """'tomorrow at 9 AM, 9:30 AM or 2:15 PM with Doctor Lee' — grouped by day, then provider."""
     shown = list(slots[:MAX_SPOKEN_OPTIONS])
@@ -86,6 +81,20 @@ def options_sentence(slots: Sequence[SpokenSlot], today: date) -> str:
     more = len(slots) - MAX_SPOKEN_OPTIONS
     tail = f" I have {more} more if none of those work." if more > 0 else ""
     return f"I have {slot_options(slots, today)}.{tail}"
+
+
+def offer_sentence(
+    slots: Sequence[SpokenSlot], today: date, *, near: datetime | None = None, part_asked: bool = False
+) -> str:
+    """At most three times a caller can follow (gateway.speech.offers), or an example and a question.
+
+    'I have tomorrow at 9 AM, 12 PM or 3:30 PM with Doctor Lee.'; a wide-open day: 'I have
+    tomorrow at 9 AM with Doctor Lee and many more times that day. Would morning or afternoon
+    suit you better?'"""
+    choice = choose(slots, near=near, part_asked=part_asked)
+    if choice.ask_part_of_day:
+        return say("wide_open", options=slot_options(choice.offers, today))
+    return say("offer", options=slot_options(choice.offers, today))
 
 
 def phone_tail(phone: str) -> str:

@@ -40,11 +40,16 @@ SENTENCES: dict[str, str] = {
     "then": "{first} {then}",  # one sentence followed by another
     "unknown_service": "I'm not sure which appointment you mean. We offer {names}.",
     "unknown_provider": "I don't know that provider. Our providers are {names}.",
-    # availability
+    # availability: at most three times read out (gateway.speech.offers)
+    "offer": "I have {options}.",
+    "wide_open": "I have {options} and many more times that day. Would morning or afternoon suit you better?",
+    # DATE_MISMATCH with its details: "Tuesday the 4th" when the 4th is a Wednesday
+    "date_mismatch": "{date} is a {actual}, not a {said}. Did you mean {actual}, {date}, or a different {said}?",
     "nothing_in_range": "There's nothing free in those days.",
     "nothing_near": "There's nothing free {day}.",  # day is "today" or "tomorrow"
     "nothing_on": "There's nothing free on {day}.",
     "next_openings": "{lead} The next openings: {options}",
+    "latest_openings": "{lead} The latest openings I can book: {options}",
     "nothing_later": "{lead} I couldn't find an opening in the next two weeks either.",
     # holds
     "which_time": "Which time would you like? Please pick one of the times I offered.",
@@ -120,6 +125,7 @@ FAILURES: dict[tuple[str, str, str], str] = {
     ("OTP_MAX_ATTEMPTS", "", ""): "Too many tries for that code; I can send a new one.",
     ("OTP_INVALID", "", ""): "That code doesn't match.",
     ("DATE_IN_PAST", "", ""): "That date has already passed.",
+    ("DATE_MISMATCH", "", ""): "That day of the week and that date don't match. Which one did you mean?",
     ("DATE_IN_PAST", "time_in_past", ""): "That time has already passed.",
     ("OUTSIDE_BOOKING_WINDOW", "", ""): "We can't book that far ahead yet.",
     ("OUTSIDE_BOOKING_WINDOW", "time_not_bookable", ""): "That time can't be booked now.",

@@ -16,6 +16,7 @@ from gateway.tools.core import Tool, ToolContext, ToolResult, cause_name, refuse
 from gateway.tools.wording import options, slot_data
 
 TOOL = "check_availability"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PARTS = {"morning": apb.PART_OF_DAY_MORNING, "afternoon": apb.PART_OF_DAY_AFTERNOON, "evening": apb.PART_OF_DAY_EVENING}
 DEFAULT_LIMIT = 10  # compact results: the model reads them
 MAX_LIMIT = 50
@@ -92,11 +93,18 @@ def word(ctx: ToolContext, reply: apb.FindSlotsResponse) -> ToolResult:
         data["cause"] = cause_name(reply.failure)
     if alternatives:
         data["alternatives"] = [slot_data(ctx, s) for s in alternatives]
+    near = reply.asked_time if reply.HasField("asked_time") else None
+    part_asked = reply.part_of_day != apb.PART_OF_DAY_UNSPECIFIED
     if slots:
-        return ToolResult(True, options(ctx, slots), data)
+        return ToolResult(True, options(ctx, slots, near=near, part_asked=part_asked), data)
+    if data.get("cause") == "DATE_MISMATCH" and reply.from_date:
+        return ToolResult(True, date_mismatch(ctx, reply), data)
     lead = nothing_free(ctx, reply)
     if alternatives:
-        return ToolResult(True, ctx.say("next_openings", lead=lead, options=options(ctx, alternatives)), data)
+        offered = options(ctx, alternatives, part_asked=part_asked)
+        # Beyond the window the alternatives are the last bookable days, latest first.
+        key = "latest_openings" if data.get("cause") == "OUTSIDE_BOOKING_WINDOW" else "next_openings"
+        return ToolResult(True, ctx.say(key, lead=lead, options=offered), data)
     return ToolResult(True, ctx.say("nothing_later", lead=lead), data)
 
 
@@ -109,6 +117,15 @@ def nothing_free(ctx: ToolContext, reply: apb.FindSlotsResponse) -> str:
     first_day = datetime.fromisoformat(reply.from_date).date() if reply.from_date else ctx.today
     asked = speech.day_phrase(first_day, ctx.today)
     return ctx.say("nothing_near" if asked in ("today", "tomorrow") else "nothing_on", day=asked)
+
+
+def date_mismatch(ctx: ToolContext, reply: apb.FindSlotsResponse) -> str:
+    """'November 4th is a Wednesday, not a Tuesday. Did you mean Wednesday, November 4th, or a different Tuesday?'"""
+    day = datetime.fromisoformat(reply.from_date).date()
+    said = reply.failure.reason.title()
+    if said.lower() not in WEEKDAYS:
+        return speech.failure("DATE_MISMATCH", language=ctx.language)
+    return ctx.say("date_mismatch", date=f"{day:%B} {speech.ordinal(day.day)}", actual=f"{day:%A}", said=said)
 
 
 async def find(ctx: ToolContext, search: Search) -> apb.FindSlotsResponse:

@@ -34,10 +34,14 @@ def slot_data(ctx: ToolContext, slot: cpb.Slot) -> dict[str, str]:
     }
 
 
-def options(ctx: ToolContext, slots: Sequence[cpb.Slot]) -> str:
-    """'I have tomorrow at 9 AM or 9:30 AM with Doctor Lee.'"""
+def options(
+    ctx: ToolContext, slots: Sequence[cpb.Slot], *, near: Timestamp | None = None, part_asked: bool = False
+) -> str:
+    """'I have tomorrow at 9 AM or 9:30 AM with Doctor Lee.': at most three times read out,
+    the nearest to `near` (a time the caller asked for) when given (gateway.speech.offers)."""
     spoken = [speech.SpokenSlot(local(ctx, s.start), s.provider_spoken_name) for s in slots]
-    return speech.options_sentence(spoken, ctx.today)
+    asked = local(ctx, near) if near is not None else None
+    return speech.offer_sentence(spoken, ctx.today, near=asked, part_asked=part_asked)
 
 
 def appointment_data(ctx: ToolContext, appointment: rpb.Appointment) -> dict[str, str]:

@@ -17,125 +17,37 @@ Meanings chosen (the assistant is told to read the date back, so ambiguity surfa
 - "at 3 pm", "3:30pm", "15:00", "noon": a time of day on the resolved date (today if none).
 - ISO datetimes with an offset are converted to the clinic's zone; without one they are
   read as the clinic's local time.
+- "first thing" is the morning; "around noon", "lunchtime" are 12 PM; "at 3:30" is 3:30 PM
+  (an hour from 1 to 7 without AM/PM is the afternoon's).
+- Phrases built on other phrases (weekday + date and DATE_MISMATCH, "1/9", "Friday after next",
+  "a week from Friday", "the first Monday of next month"...): see `date_grammar`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from enum import Enum
 
+from services.availability import date_grammar
+from services.availability.calendar_words import (
+    MONTHS,
+    ORDINAL_WORDS,
+    WEEKDAY_NAMES,
+    WEEKDAYS,
+    DateMismatch,
+    DateRequest,
+    PartOfDay,
+    PhraseError,
+    day_of_month,
+    month_day,
+    next_weekday,
+    safe_date,
+    span_days,
+)
 
-class PartOfDay(Enum):
-    MORNING = "morning"
-    AFTERNOON = "afternoon"
-    EVENING = "evening"
+__all__ = ["WEEKDAY_NAMES", "DateMismatch", "DateRequest", "PartOfDay", "PhraseError", "resolve"]
 
-
-class PhraseError(ValueError):
-    """The phrase could not be understood as a date."""
-
-
-@dataclass(frozen=True)
-class DateRequest:
-    """What a phrase asks for: a range of clinic-local dates, maybe a part of day or a time."""
-
-    start: date
-    end: date
-    part_of_day: PartOfDay | None = None
-    at: time | None = None
-    # An explicit date before today: refuse and offer the nearest valid days.
-    in_past: bool = False
-
-
-WEEKDAYS = {
-    "monday": 0,
-    "mon": 0,
-    "tuesday": 1,
-    "tue": 1,
-    "tues": 1,
-    "wednesday": 2,
-    "wed": 2,
-    "thursday": 3,
-    "thu": 3,
-    "thur": 3,
-    "thurs": 3,
-    "friday": 4,
-    "fri": 4,
-    "saturday": 5,
-    "sat": 5,
-    "sunday": 6,
-    "sun": 6,
-}
-MONTHS = {
-    "january": 1,
-    "jan": 1,
-    "february": 2,
-    "feb": 2,
-    "march": 3,
-    "mar": 3,
-    "april": 4,
-    "apr": 4,
-    "may": 5,
-    "june": 6,
-    "jun": 6,
-    "july": 7,
-    "jul": 7,
-    "august": 8,
-    "aug": 8,
-    "september": 9,
-    "sep": 9,
-    "sept": 9,
-    "october": 10,
-    "oct": 10,
-    "november": 11,
-    "nov": 11,
-    "december": 12,
-    "dec": 12,
-}
-NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "a": 1,
-    "an": 1,
-}
-ORDINAL_WORDS = {
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-    "seventh": 7,
-    "eighth": 8,
-    "ninth": 9,
-    "tenth": 10,
-    "eleventh": 11,
-    "twelfth": 12,
-    "thirteenth": 13,
-    "fourteenth": 14,
-    "fifteenth": 15,
-    "sixteenth": 16,
-    "seventeenth": 17,
-    "eighteenth": 18,
-    "nineteenth": 19,
-    "twentieth": 20,
-    "thirtieth": 30,
-}
-
-MAX_COUNT_DIGITS = 6  # "in N days": a million days is already past the calendar's end
 
 _ISO_DATETIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[t ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(z|[+-]\d{2}:?\d{2})?$"
@@ -146,12 +58,13 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s*(\d{4}))?"
 _MONTH_DAY = re.compile(rf"^(?:on\s+)?({_MONTH_NAMES})\.?\s+(?:the\s+)?{_DAY}{_YEAR}$")
 _DAY_MONTH = re.compile(rf"^(?:on\s+)?(?:the\s+)?{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\.?{_YEAR}$")
-_DAY_ONLY = re.compile(r"^(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)$|^(?:on\s+)?the\s+(\w+)$")
+_DAY_ONLY = re.compile(r"^(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)$|^(?:on\s+)?the\s+([a-z]+(?: [a-z]+)?)$")
 _TIME = re.compile(
     r"(?:^|\s)(?:at\s+|around\s+|about\s+)?(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?(?=\s|$)"
 )
-_IN_N = re.compile(r"^in\s+(\d+|\w+)\s+(day|days|week|weeks)$")
+_IN_N = re.compile(r"^in\s+(.+?)\s+(day|days|week|weeks|fortnight)$")
 _PARTS = (
+    (re.compile(r"\bfirst\s+thing(?:\s+in\s+the\s+morning)?\b"), PartOfDay.MORNING),
     (re.compile(r"\b(?:in\s+the\s+)?morning\b"), PartOfDay.MORNING),
     (re.compile(r"\b(?:in\s+the\s+)?afternoon\b"), PartOfDay.AFTERNOON),
     (re.compile(r"\b(?:in\s+the\s+)?evening\b"), PartOfDay.EVENING),
@@ -164,62 +77,16 @@ def _normalise(text: str) -> str:
     text = re.sub(r"[!?;\"]", " ", text)
     text = re.sub(r",(?!\s*\d{4})", " ", text)  # keep "Jan 15, 2027"
     text = text.rstrip(".")
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # "twenty-first"
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _next_weekday(today: date, weekday: int) -> date:
-    return today + timedelta(days=(weekday - today.weekday()) % 7)
-
-
-def _safe_date(year: int, month: int, day: int) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        raise PhraseError(f"there is no day {day} in month {month} of {year}") from None
-
-
-def _month_day(today: date, month: int, day: int, year: int | None) -> DateRequest:
-    if year is not None:
-        wanted = _safe_date(year, month, day)
-        return DateRequest(wanted, wanted, in_past=wanted < today)
-    for candidate_year in (today.year, today.year + 1, today.year + 2, today.year + 3, today.year + 4):
-        try:
-            wanted = date(candidate_year, month, day)
-        except ValueError:
-            continue  # Feb 29 outside a leap year: the next leap year
-        if wanted >= today:
-            return DateRequest(wanted, wanted)
-    raise PhraseError(f"there is no day {day} in month {month}")
-
-
-def _day_of_month(today: date, day: int) -> DateRequest:
-    if not 1 <= day <= 31:
-        raise PhraseError(f"there is no day {day} in a month")
-    year, month = today.year, today.month
-    for _ in range(13):
-        try:
-            wanted = date(year, month, day)
-        except ValueError:
-            wanted = None
-        if wanted is not None and wanted >= today:
-            return DateRequest(wanted, wanted)
-        month += 1
-        if month == 13:
-            year, month = year + 1, 1
-    raise PhraseError(f"there is no day {day} in a month")
-
-
-def _number(word: str) -> int | None:
-    if word.isdecimal():
-        # More digits than any calendar holds is no date (and int() refuses thousands of digits).
-        return int(word) if len(word) <= MAX_COUNT_DIGITS else None
-    return NUMBER_WORDS.get(word)
 
 
 def _take_time(text: str) -> tuple[str, time | None]:
     """Pull a time of day ("at 3 pm", "15:30", "noon") out of the phrase."""
-    for word, value in (("noon", time(12, 0)), ("midday", time(12, 0)), ("midnight", time(0, 0))):
-        pattern = re.compile(rf"(?:^|\s)(?:at\s+)?{word}(?=\s|$)")
+    named = (("noon", 12), ("midday", 12), ("lunchtime", 12), ("lunch time", 12), ("lunch", 12), ("midnight", 0))
+    for word, hour in named:
+        pattern = re.compile(rf"(?:^|\s)(?:at\s+|around\s+|about\s+)?{word}(?=\s|$)")
+        value = time(hour, 0)
         if pattern.search(text):
             return pattern.sub(" ", text).strip(), value
     for match in _TIME.finditer(text):
@@ -233,8 +100,8 @@ def _take_time(text: str) -> tuple[str, time | None]:
             if not 1 <= hour <= 12:
                 raise PhraseError(f"{hour} is not an hour on a 12-hour clock")
             hour = hour % 12 + (12 if suffix.startswith("p") else 0)
-        elif suffix is None and match.group(2) is None and has_at and 1 <= hour <= 7:
-            hour += 12  # "at 3": clinics are open at 3 pm, not 3 am
+        elif suffix is None and has_at and 1 <= hour <= 7:
+            hour += 12  # "at 3", "at 3:30": clinics are open at 3 pm, not 3 am
         if hour > 23:
             raise PhraseError(f"{hour} is not an hour of the day")
         rest = (text[: match.start()] + " " + text[match.end() :]).strip()
@@ -277,7 +144,7 @@ def _iso(text: str, now: datetime) -> DateRequest | None:
         return DateRequest(wanted, wanted, at=local.time().replace(second=0), in_past=local < now)
     match = _ISO_DATE.match(text)
     if match:
-        wanted = _safe_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        wanted = safe_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         return DateRequest(wanted, wanted, in_past=wanted < now.date())
     return None
 
@@ -305,7 +172,7 @@ def resolve(phrase: str, now: datetime) -> DateRequest:
 def _this_weekend(today: date) -> DateRequest:
     if today.weekday() == 6:
         return DateRequest(today, today)
-    saturday = _next_weekday(today, 5)
+    saturday = next_weekday(today, 5)
     return DateRequest(saturday, saturday + timedelta(days=1))
 
 
@@ -349,7 +216,7 @@ def _weekday_phrase(text: str, today: date) -> DateRequest | None:
     weekday = WEEKDAYS[words[-1]]
     qualifier = words[0] if len(words) == 2 else ""
     if qualifier in ("", "this", "on", "coming", "this coming"):
-        wanted = _next_weekday(today, weekday)
+        wanted = next_weekday(today, weekday)
     elif qualifier == "next":
         next_monday = today + timedelta(days=7 - today.weekday())
         wanted = next_monday + timedelta(days=weekday)
@@ -362,10 +229,7 @@ def _in_n_phrase(text: str, today: date) -> DateRequest | None:
     match = _IN_N.match(text)
     if not match:
         return None
-    count = _number(match.group(1))
-    if count is None:
-        raise PhraseError(f"{text!r} is not a date phrase")
-    wanted = today + timedelta(days=count * (7 if match.group(2).startswith("week") else 1))
+    wanted = today + timedelta(days=span_days(match.group(1), match.group(2), text))
     return DateRequest(wanted, wanted)
 
 
@@ -373,16 +237,16 @@ def _calendar_phrase(text: str, today: date) -> DateRequest | None:
     match = _MONTH_DAY.match(text)
     if match:
         year = int(match.group(3)) if match.group(3) else None
-        return _month_day(today, MONTHS[match.group(1)], int(match.group(2)), year)
+        return month_day(today, MONTHS[match.group(1)], int(match.group(2)), year)
     match = _DAY_MONTH.match(text)
     if match:
         year = int(match.group(3)) if match.group(3) else None
-        return _month_day(today, MONTHS[match.group(2)], int(match.group(1)), year)
+        return month_day(today, MONTHS[match.group(2)], int(match.group(1)), year)
     match = _DAY_ONLY.match(text)
     if match:
         ordinal = int(match.group(1)) if match.group(1) else ORDINAL_WORDS.get(match.group(2) or "")
         if ordinal is not None:
-            return _day_of_month(today, ordinal)
+            return day_of_month(today, ordinal)
     return None
 
 
@@ -392,6 +256,10 @@ def _resolve_day(text: str, today: date) -> DateRequest:
         return fixed(today)
     for reader in (_weekday_phrase, _in_n_phrase, _calendar_phrase):
         found = reader(text, today)
+        if found is not None:
+            return found
+    for built_on in date_grammar.READERS:  # phrases built on other phrases
+        found = built_on(text, today, _resolve_day)
         if found is not None:
             return found
     raise PhraseError(f"{text!r} is not a date phrase")

@@ -110,24 +110,25 @@ def requested_slots(search: Search, the_plan: Plan, busy: Mapping[str, Sequence[
 
 
 def alternative_slots(search: Search, the_plan: Plan, busy: Mapping[str, Sequence[Busy]]) -> list[FreeSlot]:
-    """Slots from the next days that have some (at most ALTERNATIVE_DAYS days)."""
+    """Slots from the days nearest to the ones asked that have some (at most ALTERNATIVE_DAYS days).
+
+    Asked beyond the booking window, the nearest days are the last bookable ones before the
+    horizon, latest day first; otherwise the next days after the asked ones (or after today)."""
     if the_plan.alternatives_from > the_plan.alternatives_to:
         return []
+    latest_first = the_plan.refusal == OUTSIDE_BOOKING_WINDOW
     found: list[FreeSlot] = []
-    part, limit = search.part, search.limit
+    part = search.part
+    # Latest first needs every slot of the window's last days, so no count limit then.
+    limit = None if latest_first else search.limit
     for wanted_part in (part, None) if part is not None else (None,):
         # Nothing in that part of the day: any time beats nothing.
         query = SlotQuery(the_plan.alternatives_from, the_plan.alternatives_to, search.provider_ids, wanted_part, limit)
         found = free_slots(search.clinic, search.service, query, busy, search.now)
         if found:
             break
-    days: list[date] = []
-    alternatives: list[FreeSlot] = []
+    by_day: dict[date, list[FreeSlot]] = {}
     for slot in found:
-        day = slot.start.astimezone(search.clinic.timezone).date()
-        if day not in days:
-            if len(days) == ALTERNATIVE_DAYS:
-                break
-            days.append(day)
-        alternatives.append(slot)
-    return alternatives[:limit]
+        by_day.setdefault(slot.start.astimezone(search.clinic.timezone).date(), []).append(slot)
+    days = sorted(by_day, reverse=latest_first)[:ALTERNATIVE_DAYS]
+    return [slot for day in days for slot in by_day[day]][: search.limit]

@@ -227,7 +227,10 @@ class AvailabilityServicer(CredentialRpcs, availability_pb2_grpc.AvailabilitySer
         if request.limit < 0:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit: must not be negative")
         now = self.deps.clock()
-        wanted = await _wanted_days(request, now.astimezone(clinic.timezone), context)
+        try:
+            wanted = await _wanted_days(request, now.astimezone(clinic.timezone), context)
+        except phrases.DateMismatch as mismatch:  # "Tuesday the 4th", a Wednesday: ask which one
+            return _date_mismatch(clinic, mismatch)
         part = PARTS.get(request.part_of_day) or (wanted.part_of_day if wanted else None)
         the_plan = search.plan(clinic, service, wanted, now)
         asked = search.Search(
@@ -256,6 +259,8 @@ class AvailabilityServicer(CredentialRpcs, availability_pb2_grpc.AvailabilitySer
         )
         if the_plan.refusal is not None:
             reply.failure.CopyFrom(_failure(the_plan.refusal))
+        if asked.near is not None:
+            reply.asked_time.CopyFrom(timestamp(asked.near))
         return reply
 
     async def _requested_slots(
@@ -341,6 +346,8 @@ async def _wanted_days(
             )
         if request.date:
             return phrases.resolve(request.date, local_now)
+    except phrases.DateMismatch:
+        raise
     except phrases.PhraseError as error:
         field_name = "from_date" if request.from_date else "date"
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: {error}")
@@ -352,6 +359,14 @@ def _near(clinic: Clinic, wanted: phrases.DateRequest | None) -> datetime | None
     if wanted is None or wanted.at is None:
         return None
     return datetime.combine(wanted.start, wanted.at, tzinfo=clinic.timezone).astimezone(UTC)
+
+
+def _date_mismatch(clinic: Clinic, mismatch: phrases.DateMismatch) -> pb.FindSlotsResponse:
+    """DATE_MISMATCH: reason = the weekday said, from_date = to_date = the date said."""
+    said = mismatch.day.isoformat()
+    reply = pb.FindSlotsResponse(from_date=said, to_date=said, timezone=str(clinic.timezone.key))
+    reply.failure.CopyFrom(_failure(Refusal("DATE_MISMATCH", phrases.WEEKDAY_NAMES[mismatch.said_weekday])))
+    return reply
 
 
 def _failure(refusal: Refusal) -> common_pb2.Failure:

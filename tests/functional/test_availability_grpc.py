@@ -346,3 +346,29 @@ def _ts(value: datetime):  # type: ignore[no-untyped-def]
     stamp = Timestamp()
     stamp.FromDatetime(value.astimezone(UTC))
     return stamp
+
+
+async def test_beyond_the_booking_window_offers_the_last_bookable_days_latest_first(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)  # books 60 days ahead: the horizon is Friday, January 22nd 2027
+    far = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="Feb 12", limit=50))
+    assert far.failure.cause == common_pb2.FAILURE_CAUSE_OUTSIDE_BOOKING_WINDOW and not far.slots
+    days = [s.local_start[:10] for s in far.alternatives]
+    assert days[0] == "2027-01-22"  # the bookable day nearest to the date asked, not the window's first
+    assert sorted(set(days), reverse=True) == list(dict.fromkeys(days))  # latest day first
+    first_day = [s.local_start for s in far.alternatives if s.local_start.startswith(days[0])]
+    assert first_day == sorted(first_day)  # within a day, earliest time first
+
+
+async def test_a_weekday_and_a_date_that_disagree_are_a_typed_cause_not_a_guess(stack: Stack, clock: Clock) -> None:
+    clock.now = MONDAY_7AM.astimezone(UTC)
+    await load_demo(stack)
+    wrong = await stack.availability_stub.FindSlots(pb.FindSlotsRequest(tenant_id="demo", date="Tuesday the 3rd"))
+    assert wrong.failure.cause == common_pb2.FAILURE_CAUSE_DATE_MISMATCH  # December 3rd is a Thursday
+    assert (wrong.failure.reason, wrong.from_date, wrong.failure.message) == ("tuesday", "2026-12-03", "")
+    assert not wrong.slots and not wrong.alternatives
+    right = await stack.availability_stub.FindSlots(
+        pb.FindSlotsRequest(tenant_id="demo", date="Thu, Dec 3rd at 2:30", limit=50)
+    )
+    assert not right.HasField("failure") and right.slots[0].local_start.startswith("2026-12-03")
+    assert right.asked_time.ToDatetime(UTC) == datetime(2026, 12, 3, 14, 30, tzinfo=NY)  # "at 2:30": 2:30 PM

@@ -5,7 +5,7 @@ from __future__ import annotations
 from booking.availability.v1 import availability_pb2 as apb
 from gateway.tools import ToolResult
 from gateway.tools.availability import Search, parse, request, word
-from tests.unit.tool_context import context, failure, slot
+from tests.unit.tool_context import context, failure, local, slot, stamp
 
 
 def test_parse_reads_names_into_ids() -> None:
@@ -67,3 +67,46 @@ def test_word_a_refused_date_by_its_cause() -> None:
     assert far.speech.startswith("We can't book that far ahead yet.")
     odd = word(context(), apb.FindSlotsResponse(failure=failure("UNSPECIFIED")))
     assert odd.speech.startswith("I can't book that date.")
+
+
+def test_word_reads_at_most_three_times_spread_or_nearest_to_the_time_asked() -> None:
+    day = [slot(24, 9), slot(24, 9, 30), slot(24, 11), slot(24, 12), slot(24, 14), slot(24, 15), slot(24, 16)]
+    reply = apb.FindSlotsResponse(slots=day, from_date="2026-11-24", to_date="2026-11-24")
+    spread = word(context(), reply)
+    assert spread.speech == "I have tomorrow at 9 AM, 12 PM or 3 PM with Doctor Lee."
+    assert len(spread.data["slots"]) == len(day)  # the model still gets every time
+    reply.asked_time.CopyFrom(stamp(local(24, 14, 30)))
+    assert word(context(), reply).speech == "I have tomorrow at 2 PM, 3 PM or 4 PM with Doctor Lee."
+    afternoon = [slot(24, 13), slot(24, 13, 15), slot(24, 13, 30), slot(24, 16)]
+    reply = apb.FindSlotsResponse(slots=afternoon, part_of_day=apb.PART_OF_DAY_AFTERNOON, from_date="2026-11-24")
+    assert word(context(), reply).speech == "I have tomorrow at 1 PM, 1:15 PM or 1:30 PM with Doctor Lee."
+
+
+def test_word_a_wide_open_day_asks_morning_or_afternoon() -> None:
+    day = [slot(24, 9, minute) for minute in (0, 15, 30, 45)] + [slot(24, 10, minute) for minute in (0, 15, 30, 45)]
+    reply = apb.FindSlotsResponse(slots=day, from_date="2026-11-24", to_date="2026-11-24")
+    assert word(context(), reply).speech == (
+        "I have tomorrow at 9 AM with Doctor Lee and many more times that day."
+        " Would morning or afternoon suit you better?"
+    )
+
+
+def test_word_beyond_the_window_reads_the_latest_bookable_days_first() -> None:
+    alternatives = [slot(27, 9), slot(27, 12), slot(26, 9)]  # as FindSlots answers: latest day first
+    reply = apb.FindSlotsResponse(failure=failure("OUTSIDE_BOOKING_WINDOW"), alternatives=alternatives)
+    assert word(context(), reply).speech == (
+        "We can't book that far ahead yet. The latest openings I can book: I have Friday, November 27th at 9 AM"
+        " or 12 PM with Doctor Lee; or Thursday, November 26th at 9 AM with Doctor Lee."
+    )
+
+
+def test_word_a_weekday_and_date_that_disagree_asks_which_one() -> None:
+    reply = apb.FindSlotsResponse(failure=failure("DATE_MISMATCH"), from_date="2026-11-04", to_date="2026-11-04")
+    reply.failure.reason = "tuesday"
+    result = word(context(), reply)
+    assert result.data["cause"] == "DATE_MISMATCH" and not result.data["slots"]
+    assert result.speech == (
+        "November 4th is a Wednesday, not a Tuesday. Did you mean Wednesday, November 4th, or a different Tuesday?"
+    )
+    reply.failure.reason = ""
+    assert word(context(), reply).speech == "That day of the week and that date don't match. Which one did you mean?"
