@@ -110,3 +110,23 @@ async def test_a_client_streaming_method_is_not_callable_without_a_credential() 
             assert await send(iter([b"x"]), metadata=token, timeout=5) == b"accepted"
     finally:
         await service.stop(0)
+
+
+async def test_made_up_tenant_names_repeated_stay_within_the_look_up_budget() -> None:
+    """A made-up name's "no such tenant" was remembered, and a remembered answer skipped the budget:
+    cycling through a few thousand names asked availability for each of them every second."""
+    asked: list[str] = []
+
+    async def fetch(tenant: str) -> list[str] | None:
+        asked.append(tenant)
+        return None
+
+    frozen = FrozenTime()
+    auth = TenantAuth(fetch, monotonic=frozen)
+    names = [f"made-up-{n}" for n in range(200)]
+    for _ in range(5):
+        for name in names:
+            assert not await auth.authenticate(name, {"Authorization": "Bearer guess"}, b"")
+        frozen.now += 1.01  # past the one-second freshness of every remembered answer
+    budget = 40 + 20 * 5 * 1.01  # the burst, then 20 per second
+    assert len(asked) <= budget
