@@ -134,7 +134,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return self._unary(handler, method, credential)
         if handler.unary_stream is not None:
             return self._stream(handler, method, credential)
-        return handler  # no client-streaming methods exist; they would need their own wrapper
+        return self._streaming_in(handler, method, credential)
 
     def _unary(self, handler: grpc.RpcMethodHandler, method: str, credential: str) -> grpc.RpcMethodHandler:
         inner = handler.unary_unary
@@ -159,3 +159,33 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return grpc.unary_stream_rpc_method_handler(
             behavior, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
+
+    def _streaming_in(self, handler: grpc.RpcMethodHandler, method: str, credential: str) -> grpc.RpcMethodHandler:
+        """Client-streaming and bidirectional methods: none exist yet, but one added later must not
+        be open. There is no single request to read a tenant from, so only the service token passes."""
+        inner = handler.stream_unary or handler.stream_stream
+
+        async def check(context: grpc.aio.ServicerContext) -> None:
+            await self.check(method, credential, None, context)
+
+        if handler.stream_unary is not None:
+
+            async def unary_out(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+                await check(context)
+                result = inner(requests, context)
+                return await result if inspect.isawaitable(result) else result
+
+            return grpc.stream_unary_rpc_method_handler(
+                unary_out, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )  # fmt: skip
+
+        async def stream_out(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            await check(context)
+            async for item in inner(requests, context):
+                yield item
+
+        return grpc.stream_stream_rpc_method_handler(
+            stream_out, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )  # fmt: skip

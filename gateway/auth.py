@@ -93,7 +93,10 @@ class TenantAuth:
         known = self._known.get(tenant)
         if known is not None and self.monotonic() - known.fetched < max_age:
             return known.secrets
-        if known is None and not self._seen.get(tenant) and not self._unknown_budget.allow():
+        # A name not known to exist asks availability only within the budget, also when a "no such
+        # tenant" was remembered (else cycling through made-up names would ask for each every second).
+        unknown = known is None or known.secrets is None
+        if unknown and not self._seen.get(tenant) and not self._unknown_budget.allow():
             return None  # a flood of made-up names: refuse without asking availability
         async with self._locks.get_or_put(tenant, asyncio.Lock):
             known = self._known.get(tenant)

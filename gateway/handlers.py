@@ -106,7 +106,9 @@ async def run_call(
         return result.to_json(), outcome != "BACKEND_UNAVAILABLE"
 
     # Calls without an id (seed flat bodies, a function-call outside a call) are never deduplicated.
-    result = await request.app[REPLIES].get_or_run((tenant, call.id), run) if call.id else (await run())[0]
+    # Keyed by the call too: a tool-call id is unique only within its call.
+    key = (tenant, f"{message.call_id}:{call.id}")
+    result = await request.app[REPLIES].get_or_run(key, run) if call.id else (await run())[0]
     metrics.tool_latency.labels(call.name).observe(time.perf_counter() - started)
     log_tool_call(tenant, message, call, outcome, started)
     return vapi.result_entry(call, result=result)

@@ -1,5 +1,5 @@
-"""The reply cache: tenant + toolCallId -> the first reply, so a Vapi retry gets the same bytes and
-no second side effect. Concurrent duplicates share one run. (Reservation also dedupes by the same
+"""The reply cache: tenant + call id + toolCallId -> the first reply, so a Vapi retry gets the same
+bytes and no second side effect. Concurrent duplicates share one run. (Reservation also dedupes by the same
 key, so this holds across gateway instances and restarts too.)"""
 
 from __future__ import annotations

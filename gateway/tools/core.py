@@ -26,7 +26,12 @@ class ToolContext:
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.tenant}:{self.tool_call_id}" if self.tool_call_id else ""
+        # A tool-call id is only unique within its call (some models number them "call_0", ...):
+        # scoped by the call, another call's id never replays this one's stored reply.
+        if not self.tool_call_id:
+            return ""
+        scope = f"{self.call_id}:" if self.call_id else ""
+        return f"{self.tenant}:{scope}{self.tool_call_id}"
 
     @property
     def today(self) -> date:

@@ -46,6 +46,15 @@ class CredentialRepository:
         )  # fmt: skip
         return [StoredSecret(r["secret_id"], bytes(r["sealed"]), r["expires_at"]) for r in rows]
 
+    async def retired_secrets(self, conn: Connection, tenant_id: str, now: datetime) -> list[StoredSecret]:
+        """The tenant's secrets that were valid once and have expired (rotated out or replaced)."""
+        rows = await conn.fetch(
+            "SELECT secret_id::text, sealed, expires_at FROM availability.tenant_secrets "
+            "WHERE tenant_id = $1 AND expires_at <= $2",
+            tenant_id, now,
+        )  # fmt: skip
+        return [StoredSecret(r["secret_id"], bytes(r["sealed"]), r["expires_at"]) for r in rows]
+
     async def lock_tenant(self, conn: Connection, tenant_id: str) -> bool:
         """Serialise secret changes of one tenant; False if the tenant does not exist."""
         found = await conn.fetchval(

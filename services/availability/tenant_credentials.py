@@ -33,12 +33,18 @@ class TenantSecrets:
         return self.box.open(stored.sealed, secret_context(tenant_id, stored.secret_id))
 
     async def ensure(self, tenant_id: str, secret: str) -> bool:
-        """Make `secret` the tenant's only secret unless it already is valid; True if it changed."""
+        """Make `secret` the tenant's only secret unless it already is valid; True if it changed.
+        A secret once rotated out is never brought back by a clinic file: it may have leaked, and
+        `make run` reloads the file's (old) secret at every start, which would silently switch the
+        tenant back to it and cut off the rotated-in one."""
         async with self.repository.pool.acquire() as conn, conn.transaction():
             await self.repository.lock_tenant(conn, tenant_id)
             now = self.clock()
             current = await self.repository.valid_secrets(conn, tenant_id, now)
             if any(self._opened(tenant_id, s) == secret for s in current):
+                return False
+            retired = await self.repository.retired_secrets(conn, tenant_id, now)
+            if current and any(self._opened(tenant_id, s) == secret for s in retired):
                 return False
             secret_id = str(uuid.uuid4())
             sealed = self.box.seal(secret, secret_context(tenant_id, secret_id))

@@ -38,11 +38,11 @@ def test_every_appointment_request_carries_the_call_and_its_caller_id() -> None:
     expected = rpb.Caller(call_id="call-1", caller_phone=CALLER)
     cancel = parse_cancel(ctx, {"appointment_id": "ap-1", "reason": "travel"})
     assert isinstance(cancel, rpb.CancelAppointmentRequest) and cancel.caller == expected
-    assert cancel.idempotency_key == "demo:tc-1" and cancel.reason == "travel"
+    assert cancel.idempotency_key == "demo:call-1:tc-1" and cancel.reason == "travel"
     assert move_request(ctx, Move("ap-1", Wanted(slot_id="s1"))).caller == expected
     assert find_request(ctx, CALLER).caller == expected
     assert resend_request(ctx, "ap-1") == rpb.ResendConfirmationRequest(
-        tenant_id="demo", appointment_id="ap-1", caller=expected, idempotency_key="demo:tc-1"
+        tenant_id="demo", appointment_id="ap-1", caller=expected, idempotency_key="demo:call-1:tc-1"
     )
     # No caller id (a web call, a withheld number): still a caller, one who has proven nothing yet.
     anonymous = find_request(context(caller=""), "+12125550199")
@@ -113,7 +113,7 @@ def test_word_a_cancellation() -> None:
 def test_move_by_slot_or_by_start_and_word_it() -> None:
     start = datetime(2026, 11, 24, 18, tzinfo=UTC)
     assert move_request(context(), Move("ap-1", Wanted(start=start))) == rpb.RescheduleAppointmentRequest(
-        tenant_id="demo", appointment_id="ap-1", start=to_timestamp(start), idempotency_key="demo:tc-1",
+        tenant_id="demo", appointment_id="ap-1", start=to_timestamp(start), idempotency_key="demo:call-1:tc-1",
         caller=rpb.Caller(call_id="call-1", caller_phone=CALLER),
     )  # fmt: skip
     assert move_request(context(), Move("ap-1", Wanted(slot_id="s1"))).slot_id == "s1"

@@ -67,7 +67,7 @@ def test_hold_request_by_start_leaves_the_provider_to_reservation() -> None:
     request = hold_request(context(), HoldArgs(Wanted(start=start, service_id="cleaning"), "Ada", CALLER))
     assert request == rpb.CreateHoldRequest(
         tenant_id="demo", service_id="cleaning", start=to_timestamp(start), call_id="call-1",
-        idempotency_key="demo:tc-1", patient=rpb.Patient(name="Ada", phone=CALLER),
+        idempotency_key="demo:call-1:tc-1", patient=rpb.Patient(name="Ada", phone=CALLER),
     )  # fmt: skip
     assert not hold_request(context(), HoldArgs(Wanted(slot_id="s1"), "", "")).HasField("start")
 
@@ -118,7 +118,7 @@ def test_confirm_needs_a_hold_id_or_a_call() -> None:
     refused = parse_confirm(context(call_id=""), {})
     assert isinstance(refused, ToolResult) and refused.data == {"cause": "MISSING_ARGUMENT", "field": "hold_id"}
     assert confirm_request(context(), "") == rpb.ConfirmHoldRequest(
-        tenant_id="demo", call_id="call-1", idempotency_key="demo:tc-1"
+        tenant_id="demo", call_id="call-1", idempotency_key="demo:call-1:tc-1"
     )
 
 
