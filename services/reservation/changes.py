@@ -13,6 +13,7 @@ from booking.availability.v1 import availability_pb2
 from booking.notification.v1 import notification_pb2
 from booking.reservation.v1 import reservation_pb2 as pb
 from common.db import Connection
+from services.reservation import text_limits
 from services.reservation.convert import appointment_of, sms_request
 from services.reservation.idempotency import once
 from services.reservation.repository import Reservation, ReservationRepository
@@ -41,8 +42,12 @@ class Changes:
         self, conn: Connection, row: Reservation, kind: notification_pb2.MessageKind.ValueType, rules: Rules,
         key: str = "",
     ) -> pb.Appointment:  # fmt: skip
-        """Queue the text this change causes (in the same transaction) and answer the appointment."""
-        if row.patient_phone:
+        """Queue the text this change causes (in the same transaction) and answer the appointment.
+
+        Only to a number the clinic may text (its SMS regions, a type that takes texts): a booking
+        must never become a way to send texts to any number in the world."""
+        textable = text_limits.phone_refusal(row.patient_phone, list(rules.sms_countries), rules.default_region)
+        if row.patient_phone and textable is None:
             request = sms_request(row, kind, rules.clinic_name, key)
             await self.repository.enqueue_sms(conn, row.tenant_id, request.dedupe_key, request.SerializeToString())
         return appointment_of(row)

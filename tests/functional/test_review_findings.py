@@ -133,13 +133,7 @@ async def test_made_up_tenant_names_repeated_stay_within_the_look_up_budget() ->
     assert len(asked) <= budget
 
 
-# --- reservation: confirmation texts are texts too ---------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="the clinic's SMS countries and the can-receive-SMS check apply to codes only: where no "
-    "code is required, a caller without caller id books under any number and a confirmation is "
-    "texted there (SMS pumping one booking at a time)",
-)
+# --- reservation: confirmation texts are texts too (fixed: changes.text checks the number) ------
 async def test_no_confirmation_is_texted_to_a_number_codes_may_not_go_to(stack: Stack, clock: Clock) -> None:
     foreign = "+447911123456"  # a UK mobile; the demo clinic texts US numbers only
     await load_demo(stack, clock)
