@@ -7,7 +7,7 @@ DEPS   := $(VENV)/.deps-installed
 
 .PHONY: all deps protos run test lint typecheck bench bench-e2e clean distclean
 
-all: deps protos
+all: deps protos $(BIN)/booking
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ deps: $(DEPS)
 protos: $(DEPS)
 	$(BIN)/python tools/gen_protos.py
 
+# The `booking` command (common/cli.py), editable: it runs this checkout's code.
+$(BIN)/booking: pyproject.toml | protos
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	touch $@
+
 run: all
-	$(BIN)/python -m devkit.stack
+	$(BIN)/booking run
 
 lint: all
 	$(BIN)/ruff check .
