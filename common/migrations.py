@@ -4,7 +4,10 @@ Used by `make`, by every service at start and by the tests. A session advisory l
 serialises simultaneous runners; each file runs in its own transaction and is
 recorded with its SHA-256, and an applied file that was edited since is an error.
 
-    python -m common.migrations            # apply pending migrations to $DATABASE_URL
+    python -m common.migrations            # apply pending migrations to $DATABASE_URL (or: booking migrate)
+
+Exit codes: 0 applied or up to date, 1 an applied file was edited, 2 DATABASE_URL unset,
+3 the database could not be reached (one line naming its host and port).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+
+from common.db_errors import DATABASE_ERRORS, describe
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Arbitrary constant shared by every runner of this project.
@@ -115,6 +120,9 @@ def main() -> int:
     except MigrationError as error:
         print(f"common.migrations: {error}", file=sys.stderr)
         return 1
+    except DATABASE_ERRORS as error:
+        print(f"common.migrations: {describe(dsn, error)}", file=sys.stderr)
+        return 3
     print(f"migrations: applied {len(done)}" + (f" ({', '.join(done)})" if done else " (up to date)"))
     return 0
 

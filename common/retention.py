@@ -29,6 +29,7 @@ import asyncpg
 
 from common.config import ConfigError, RetentionConfig, env_database_url
 from common.db import Connection, create_pool
+from common.db_errors import DATABASE_ERRORS, describe
 from common.relay import random_jitter
 from common.timestamps import Clock, utc_now
 
@@ -194,8 +195,8 @@ def command(program: str, argv: list[str], sweeps: Sweeps, env: Mapping[str, str
     chosen = sweeps(retention)
     try:
         removed = asyncio.run(_purge(program, dsn, chosen, args.dry_run))
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-        print(f"{program} purge: database error: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
+    except DATABASE_ERRORS as error:
+        print(f"{program} purge: {describe(dsn, error)}", file=sys.stderr)
         return 3
     if removed is None:
         print(f"{program} purge: another replica is purging now; run it again later", file=sys.stderr)

@@ -20,10 +20,11 @@ import asyncpg
 
 from common.config import ServiceConfig, env_port, load_or_exit
 from common.db import create_pool
+from common.db_errors import DATABASE_ERRORS, describe
 from common.grpc_server import GrpcService, serve_until_signalled
 from common.logs import configure_logging
 from common.metrics import DEFAULT_PORTS, metrics_port_variable, serve_metrics
-from common.migrations import apply_migrations
+from common.migrations import MigrationError, apply_migrations
 from common.retention import Sweeps, command
 
 log = logging.getLogger("common.service")
@@ -62,9 +63,16 @@ Running = BackgroundRuntime
 Starter = Callable[[ServiceConfig, asyncpg.Pool], Awaitable[BackgroundRuntime]]
 
 
+class StartError(RuntimeError):
+    """The database could not be used at start: one line and exit 3, not a traceback."""
+
+
 async def _run(cfg: ServiceConfig, metrics_port: int, start: Starter) -> None:
-    await apply_migrations(cfg.database_url)
-    pool = await create_pool(cfg.database_url, max_size=cfg.db_pool_size)
+    try:
+        await apply_migrations(cfg.database_url)
+        pool = await create_pool(cfg.database_url, max_size=cfg.db_pool_size)
+    except DATABASE_ERRORS as error:
+        raise StartError(describe(cfg.database_url, error)) from error
     runtime = await start(cfg, pool)
     runtime.grpc.watch_database(pool)
     metrics = await serve_metrics(cfg.host, metrics_port, refresh=runtime.refresh_metrics)
@@ -84,7 +92,11 @@ def main(name: str, port_var: str, default_port: int, start: Starter) -> None:
     variable = metrics_port_variable(name)
     metrics_port = load_or_exit(name, lambda: env_port(os.environ, variable, DEFAULT_PORTS[name]))
     configure_logging(name, cfg.log_level)
-    asyncio.run(_run(cfg, metrics_port, start))
+    try:
+        asyncio.run(_run(cfg, metrics_port, start))
+    except (StartError, MigrationError) as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        raise SystemExit(3 if isinstance(error, StartError) else 1) from None
 
 
 def serve_or_purge(
@@ -92,10 +104,14 @@ def serve_or_purge(
 ) -> int:
     """`python -m services.<name>` serves; `… purge [--days N] [--dry-run]` purges expired data
     (common/retention.py) and returns its exit code."""
+    usage = f"usage: python -m services.{name} [purge [--days N] [--dry-run]]   (or: booking purge {name})"
     if argv[:1] == ["purge"]:
         return command(name, argv[1:], sweeps)
+    if argv[:1] in (["-h"], ["--help"]):
+        print(usage)  # and does not start the server
+        return 0
     if argv:
-        print(f"usage: python -m services.{name} [purge [--days N] [--dry-run]]", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     main(name, port_var, default_port, starter())
     return 0

@@ -1,7 +1,8 @@
-"""Start the gateway: `python -m gateway`."""
+"""Start the gateway: `python -m gateway` (`--help` prints this and starts nothing)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
@@ -37,7 +38,11 @@ async def serve(cfg: GatewayConfig) -> None:
     log.info("stopped")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m gateway",
+        description="Serve the Vapi gateway; configured by environment variables (README, Configuration).",
+    ).parse_args(argv)
     cfg = load_or_exit("gateway", GatewayConfig.from_env)
     configure_logging("gateway", cfg.log_level)
     asyncio.run(serve(cfg))

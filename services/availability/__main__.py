@@ -23,7 +23,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "tenants":
         sys.exit(tenants_main(sys.argv[2:]))
     if len(sys.argv) > 1:
-        print("usage: python -m services.availability [load-clinic FILE | tenants COMMAND ...]", file=sys.stderr)
-        sys.exit(2)
+        usage = "usage: python -m services.availability [load-clinic FILE | tenants COMMAND ...]"
+        help_asked = sys.argv[1:] in (["-h"], ["--help"])  # answers without starting the server
+        print(usage, file=sys.stdout if help_asked else sys.stderr)
+        sys.exit(0 if help_asked else 2)
     load_or_exit("availability", lambda: SecretBox.from_env(os.environ))  # seals tenants' secrets
     main("availability", "AVAILABILITY_PORT", 50051, start)
