@@ -31,6 +31,7 @@ from typing import NoReturn
 import grpc
 
 from common.config import ConfigError, env_address
+from common.exits import fail
 
 PROG = "booking"
 Command = Callable[[list[str]], int]
@@ -146,14 +147,11 @@ def sms(argv: list[str]) -> int:
         target = args.target or env_address(os.environ, "NOTIFICATION_ADDR", "127.0.0.1:50053")
         texts = asyncio.run(_dev_texts(target))
     except ConfigError as error:
-        print(f"{PROG} sms: configuration error: {error}", file=sys.stderr)
-        return 2
+        return fail(f"{PROG} sms", f"configuration error: {error}", 2)
     except grpc.aio.AioRpcError as error:
         if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
-            print(f"{PROG} sms: notification sends through Twilio; there is no local inbox", file=sys.stderr)
-            return 1
-        print(f"{PROG} sms: notification at {target} did not answer: {error.code().name}", file=sys.stderr)
-        return 3
+            return fail(f"{PROG} sms", "notification sends through Twilio; there is no local inbox", 1)
+        return fail(f"{PROG} sms", f"notification at {target} did not answer: {error.code().name}", 3)
     for sent_at, to, body in texts:
         print(f"{sent_at}  {to}  {body}")
     return 0

@@ -23,6 +23,7 @@ from pathlib import Path
 import asyncpg
 
 from common.db_errors import DATABASE_ERRORS, describe
+from common.exits import fail
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Arbitrary constant shared by every runner of this project.
@@ -118,11 +119,9 @@ def main() -> int:
     try:
         done = asyncio.run(apply_migrations(dsn))
     except MigrationError as error:
-        print(f"common.migrations: {error}", file=sys.stderr)
-        return 1
+        return fail("common.migrations", str(error), 1)
     except DATABASE_ERRORS as error:
-        print(f"common.migrations: {describe(dsn, error)}", file=sys.stderr)
-        return 3
+        return fail("common.migrations", describe(dsn, error), 3)
     print(f"migrations: applied {len(done)}" + (f" ({', '.join(done)})" if done else " (up to date)"))
     return 0
 

@@ -30,6 +30,7 @@ import asyncpg
 from common.config import ConfigError, RetentionConfig, env_database_url
 from common.db import Connection, create_pool
 from common.db_errors import DATABASE_ERRORS, describe
+from common.exits import fail
 from common.relay import random_jitter
 from common.timestamps import Clock, utc_now
 
@@ -196,11 +197,9 @@ def command(program: str, argv: list[str], sweeps: Sweeps, env: Mapping[str, str
     try:
         removed = asyncio.run(_purge(program, dsn, chosen, args.dry_run))
     except DATABASE_ERRORS as error:
-        print(f"{program} purge: {describe(dsn, error)}", file=sys.stderr)
-        return 3
+        return fail(f"{program} purge", describe(dsn, error), 3)
     if removed is None:
-        print(f"{program} purge: another replica is purging now; run it again later", file=sys.stderr)
-        return 1
+        return fail(f"{program} purge", "another replica is purging now; run it again later", 1)
     for line in report(removed, args.dry_run):
         print(line)
     return 0

@@ -17,6 +17,7 @@ import grpc
 from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
 from common.config import ConfigError, env_address
+from common.exits import fail
 from common.grpc_client import open_channel
 from services.availability.clinic import ClinicConfigError, build_clinic
 from services.availability.clinic_file import load_clinic_file
@@ -59,14 +60,11 @@ def main(argv: list[str]) -> int:
     try:
         reply = asyncio.run(upsert(target, config))
     except ConfigError as error:  # INTERNAL_API_TOKEN or TLS settings
-        print(f"load-clinic: configuration error: {error}", file=sys.stderr)
-        return 2
+        return fail("load-clinic", f"configuration error: {error}", 2)
     except grpc.aio.AioRpcError as error:
         if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-            print(f"load-clinic: refused: {error.details()}", file=sys.stderr)
-            return 1
-        print(f"load-clinic: availability at {target} did not answer: {error.code().name}", file=sys.stderr)
-        return 3
+            return fail("load-clinic", f"refused: {error.details()}", 1)
+        return fail("load-clinic", f"availability at {target} did not answer: {error.code().name}", 3)
     state = "updated" if reply.changed else "unchanged"
     print(f"load-clinic: clinic {config.tenant_id!r} {state} (version {reply.version})")
     return 0
