@@ -92,7 +92,8 @@ def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
     app[REPLIES] = ReplyCache()
 
     box = SecretBox.from_env({KEK_VAR: cfg.secret_encryption_key})
-    app[AUTH] = TenantAuth(SealedSecrets(lambda: app[BACKENDS].availability, box))
+    sealed = SealedSecrets(lambda: app[BACKENDS].availability, box)
+    app[AUTH] = TenantAuth(sealed, sealed.tenant_names)
     app[CLINICS] = ClinicDirectory(lambda: app[BACKENDS].availability)
     app.cleanup_ctx.append(backends_ctx)
     app.cleanup_ctx.append(metrics_ctx)

@@ -18,16 +18,17 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from common.lru import RateLimit, TtlLru
+from common.lru import TtlLru
 
 HMAC_WINDOW_SECONDS = 300
 CACHE_SECONDS = 1.0  # a changed or rotated-out secret is seen within a second
 RECHECK_SECONDS = 0.2  # a mismatch looks again (a secret may just have changed), this often at most
 STALE_SECONDS = 60.0  # availability unreachable: the secrets we knew keep working this long
 CACHE_SIZE = 2048  # tenants whose credentials are kept in memory
-UNKNOWN_PER_SECOND = 20.0  # look-ups of tenant names not seen before (made-up names cost an RPC)
+NAMES_REFRESH_SECONDS = 1.0  # a name not in the list of tenants re-reads the list this often at most
 
 Fetch = Callable[[str], Awaitable[list[str] | None]]  # tenant -> its valid secrets, None if unknown
+Names = Callable[[], Awaitable[frozenset[str]]]  # every tenant that exists
 
 
 def _bytes(value: str) -> bytes:
@@ -68,6 +69,28 @@ def signature_matches(headers: Mapping[str, str], body: bytes, secrets: Sequence
     return sum(hmac.compare_digest(given, e) for e in expected) > 0
 
 
+class TenantNames:
+    """Which tenants exist, re-read at most once per NAMES_REFRESH_SECONDS when asked about a name
+    not in it: made-up names (no credential needed to send them) cost nothing per name and never
+    crowd out a real clinic, and a new clinic is known within a second."""
+
+    def __init__(self, names: Names, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.names = names
+        self.monotonic = monotonic
+        self._known: frozenset[str] = frozenset()
+        self._read_at = -NAMES_REFRESH_SECONDS
+        self._lock = asyncio.Lock()
+
+    async def exists(self, tenant: str) -> bool:
+        if tenant in self._known:
+            return True
+        async with self._lock:  # one read for everyone waiting
+            if self.monotonic() - self._read_at >= NAMES_REFRESH_SECONDS:
+                self._read_at = self.monotonic()
+                self._known = await self.names()
+        return tenant in self._known
+
+
 @dataclass
 class _Known:
     secrets: list[str] | None  # None: no such tenant
@@ -78,14 +101,14 @@ class TenantAuth:
     """Checks credentials against each tenant's current secrets, kept briefly and boundedly."""
 
     def __init__(
-        self, fetch: Fetch, clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+        self, fetch: Fetch, names: Names, clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
         self.fetch = fetch
+        self.tenants = TenantNames(names, monotonic)
         self.clock = clock
         self.monotonic = monotonic
         self._known: TtlLru[str, _Known] = TtlLru(CACHE_SIZE, STALE_SECONDS, monotonic)
-        self._seen: TtlLru[str, bool] = TtlLru(CACHE_SIZE * 8, 24 * 3600.0, monotonic)  # names that existed
-        self._unknown_budget = RateLimit(UNKNOWN_PER_SECOND, UNKNOWN_PER_SECOND * 2, monotonic)
         self._locks: TtlLru[str, asyncio.Lock] = TtlLru(CACHE_SIZE, 60.0, monotonic)
         self._rechecked: TtlLru[str, bool] = TtlLru(CACHE_SIZE, RECHECK_SECONDS, monotonic)
 
@@ -93,11 +116,8 @@ class TenantAuth:
         known = self._known.get(tenant)
         if known is not None and self.monotonic() - known.fetched < max_age:
             return known.secrets
-        # A name not known to exist asks availability only within the budget, also when a "no such
-        # tenant" was remembered (else cycling through made-up names would ask for each every second).
-        unknown = known is None or known.secrets is None
-        if unknown and not self._seen.get(tenant) and not self._unknown_budget.allow():
-            return None  # a flood of made-up names: refuse without asking availability
+        if (known is None or known.secrets is None) and not await self.tenants.exists(tenant):
+            return None  # no such tenant: refused without a look-up of its own
         async with self._locks.get_or_put(tenant, asyncio.Lock):
             known = self._known.get(tenant)
             if known is not None and self.monotonic() - known.fetched < max_age:
@@ -109,8 +129,6 @@ class TenantAuth:
                     return known.secrets  # availability unreachable: what we knew is still good a while
                 raise
             self._known.put(tenant, _Known(found, self.monotonic()))
-            if found is not None:
-                self._seen.put(tenant, True)
             return found
 
     def _matches(self, secrets: list[str], headers: Mapping[str, str], body: bytes) -> bool:

@@ -35,3 +35,8 @@ class SealedSecrets:
                 extra={"tenant": tenant},
             )
         return [secret for secret in opened if secret]
+
+    async def tenant_names(self) -> frozenset[str]:
+        """A `gateway.auth.Names`: every tenant that exists."""
+        reply = await self.availability().ListTenants(apb.ListTenantsRequest(), timeout=deadlines.LOOKUP)
+        return frozenset(reply.tenant_ids)

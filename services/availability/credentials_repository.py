@@ -30,6 +30,9 @@ class CredentialRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
+    async def tenant_ids(self) -> list[str]:
+        return [r["tenant_id"] for r in await self.pool.fetch("SELECT tenant_id FROM availability.clinics ORDER BY 1")]
+
     async def tenant_exists(self, tenant_id: str) -> bool:
         return bool(
             await self.pool.fetchval("SELECT 1 FROM availability.clinics WHERE tenant_id = $1", tenant_id)

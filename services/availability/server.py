@@ -20,8 +20,8 @@ SERVICE_NAME = availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService
 
 # Secret changes, key management and key look-ups: never for a tenant's own API key.
 SERVICE_ONLY = methods(
-    SERVICE_NAME, "UpsertClinic", "GetTenantCredentials", "RotateTenantSecret", "IssueApiKey", "ListApiKeys",
-    "RevokeApiKey", "AuthenticateApiKey",
+    SERVICE_NAME, "UpsertClinic", "GetTenantCredentials", "ListTenants", "RotateTenantSecret", "IssueApiKey",
+    "ListApiKeys", "RevokeApiKey", "AuthenticateApiKey",
 )  # fmt: skip
 
 

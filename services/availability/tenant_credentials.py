@@ -109,6 +109,11 @@ class CredentialRpcs:
         ]
         return pb.GetTenantCredentialsResponse(found=True, secrets=secrets)
 
+    async def ListTenants(
+        self, request: pb.ListTenantsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTenantsResponse:
+        return pb.ListTenantsResponse(tenant_ids=await self.tenant_keys.repository.tenant_ids())
+
     async def RotateTenantSecret(
         self, request: pb.RotateTenantSecretRequest, context: grpc.aio.ServicerContext
     ) -> pb.RotateTenantSecretResponse:

@@ -30,7 +30,7 @@ SERVICES = {
 }
 SERVICE_ONLY = {
     "AvailabilityService": {
-        "UpsertClinic", "GetTenantCredentials", "RotateTenantSecret", "IssueApiKey", "ListApiKeys",
+        "UpsertClinic", "GetTenantCredentials", "ListTenants", "RotateTenantSecret", "IssueApiKey", "ListApiKeys",
         "RevokeApiKey", "AuthenticateApiKey",
     },
     "NotificationService": {"EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts"},
