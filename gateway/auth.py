@@ -79,15 +79,19 @@ class TenantNames:
         self.monotonic = monotonic
         self._known: frozenset[str] = frozenset()
         self._read_at = -NAMES_REFRESH_SECONDS
+        self._failed = False
         self._lock = asyncio.Lock()
 
     async def exists(self, tenant: str) -> bool:
+        """Raises when the list cannot be read (the caller answers "unavailable", never a wrong 401)."""
         if tenant in self._known:
             return True
         async with self._lock:  # one read for everyone waiting
-            if self.monotonic() - self._read_at >= NAMES_REFRESH_SECONDS:
+            if self._failed or self.monotonic() - self._read_at >= NAMES_REFRESH_SECONDS:
                 self._read_at = self.monotonic()
+                self._failed = True
                 self._known = await self.names()
+                self._failed = False
         return tenant in self._known
 
 

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import time
 
+import pytest
+
 from gateway.auth import CACHE_SIZE, TenantAuth, secret_matches, signature_matches
 
 SECRET = "alpha-secret-0123456789"
@@ -86,3 +88,19 @@ def test_signatures_use_the_secret_itself_and_any_valid_secret() -> None:
     assert not signature_matches({**headers, "x-signature": "é" * 64}, body, [SECRET], time.time())
     assert secret_matches(SECRET, ["x" * 20, SECRET]) and not secret_matches("", [SECRET])
     assert not secret_matches("\udcff" * 5, [SECRET])
+
+
+async def test_a_tenant_list_that_could_not_be_read_is_read_again_at_once() -> None:
+    directory, clock = Directory(), Clock()
+    down = True
+
+    async def names() -> frozenset[str]:
+        if down:
+            raise ConnectionError("availability is restarting")
+        return frozenset(directory.secrets)
+
+    auth = TenantAuth(directory, names, monotonic=clock)
+    with pytest.raises(ConnectionError):  # an unreadable list must not look like an unknown tenant
+        await auth.authenticate("alpha", bearer(SECRET), b"")
+    down = False  # back within the same second: no wrong 401 from the failed read
+    assert await auth.authenticate("alpha", bearer(SECRET), b"")
