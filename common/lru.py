@@ -50,23 +50,3 @@ class TtlLru(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-class RateLimit:
-    """A token bucket: `rate` events per second on average, bursts up to `burst`."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.clock = clock
-        self._tokens = burst
-        self._at = clock()
-
-    def allow(self) -> bool:
-        now = self.clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False

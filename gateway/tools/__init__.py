@@ -9,16 +9,14 @@ from typing import Any
 
 import grpc
 
-from gateway import speech
 from gateway.tools.appointments import cancel_appointment, find_appointments, reschedule_appointment, send_confirmation
 from gateway.tools.availability import check_availability
 from gateway.tools.codes import send_otp, verify_otp
 from gateway.tools.core import ToolContext, ToolResult, refuse, unavailable
 from gateway.tools.holds import confirm_booking, reserve_slot
 
-__all__ = ["TOOLS", "UNAVAILABLE_SPEECH", "Handler", "ToolContext", "ToolResult", "refuse", "run_tool", "unavailable"]
+__all__ = ["TOOLS", "Handler", "ToolContext", "ToolResult", "refuse", "run_tool", "unavailable"]
 
-UNAVAILABLE_SPEECH = speech.say("unavailable")  # until the handlers call unavailable()
 
 Handler = Callable[[ToolContext, dict[str, Any]], Awaitable[ToolResult]]
 TOOLS: dict[str, Handler] = {

@@ -122,10 +122,6 @@ def send_window_start(now: datetime) -> datetime:
     return now - otp.SEND_WINDOW
 
 
-def send_refusal(sent_in_window: int) -> Refusal | None:
-    return Refusal("OTP_SEND_LIMIT") if sent_in_window >= otp.MAX_SENDS_PER_WINDOW else None
-
-
 def code_expiry(now: datetime) -> datetime:
     return now + otp.VALIDITY
 

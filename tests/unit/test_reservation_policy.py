@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from common.rules import DEFAULT_HOLD_MINUTES, MAX_HOLD_MINUTES
-from services.reservation import otp, policy
+from services.reservation import otp, policy, text_limits
 from services.reservation.policy import Refusal
+from services.reservation.text_limits import SentCounts
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=1)
@@ -149,7 +150,8 @@ def test_whether_an_appointment_can_be_moved(new_service: str, starts_in: timede
     [(0, None), (otp.MAX_SENDS_PER_WINDOW - 1, None), (otp.MAX_SENDS_PER_WINDOW, Refusal("OTP_SEND_LIMIT"))],
 )
 def test_codes_sent_per_window(sent: int, refusal: Refusal | None) -> None:
-    assert policy.send_refusal(sent) == refusal
+    # The per-phone limit is one of the send limits in text_limits (with the per-call and clinic ones).
+    assert text_limits.send_refusal("+12125550001", "", SentCounts(sent, 0, frozenset(), 0), 60) == refusal
     assert policy.send_window_start(NOW) == NOW - timedelta(minutes=10)
     assert policy.code_expiry(NOW) == NOW + timedelta(minutes=10)
 
