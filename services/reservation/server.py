@@ -16,7 +16,7 @@ from common.config import ServiceConfig
 from common.deadlines import RELAY_DELIVERY
 from common.grpc_auth import remote_keys
 from common.grpc_client import open_channel
-from common.grpc_server import Access
+from common.grpc_server import Access, methods
 from common.grpc_server import create_server as create_grpc_server
 from common.outbox import OutboxItem, OutboxRelay
 from common.retention import Purger
@@ -29,6 +29,9 @@ from services.reservation.servicer import ReservationDeps, ReservationServicer
 from services.reservation.sweeper import HoldSweeper
 
 SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name
+
+# Called by notification for a patient's text reply; never by a clinic's API key.
+SERVICE_ONLY = methods(SERVICE_NAME, "HandlePatientReply")
 
 
 def sms_relay(deps: ReservationDeps) -> OutboxRelay:
@@ -66,7 +69,7 @@ async def create_server(
         assert deps.availability is not None, "availability stub not wired"
         return deps.availability
 
-    access = Access(remote_keys(availability), security=security)
+    access = Access(remote_keys(availability), SERVICE_ONLY, security)
     service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
     tasks: list[asyncio.Task[None]] = []
     if background:
