@@ -20,7 +20,7 @@ from common.db import Connection
 from common.grpc_errors import e164, invalid
 from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
-from services.reservation import policy
+from services.reservation import policy, replies
 from services.reservation.appointments import AppointmentRpcs
 from services.reservation.changes import Changes
 from services.reservation.checks import require
@@ -29,6 +29,7 @@ from services.reservation.convert import failure, hold_of, new_reservation
 from services.reservation.idempotency import once
 from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
+from services.reservation.replies import PatientReply, first_word
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 from services.reservation.schedule import ScheduleRpcs
 
@@ -65,6 +66,18 @@ class ReservationServicer(AppointmentRpcs, ScheduleRpcs, reservation_pb2_grpc.Re
         self.codes = OneTimeCodes(self.repository, self.peers, deps.clock)
         self.changes = Changes(self.repository, deps)
         self._settle, self._change = self.changes.settle, self.changes.change
+
+    # --- patients' text replies -------------------------------------------------------------
+    async def HandlePatientReply(
+        self, request: pb.HandlePatientReplyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HandlePatientReplyResponse:
+        await require(context, tenant_id=request.tenant_id)
+        phone = await e164(context, "phone", request.phone)
+        reply = PatientReply(
+            tenant_id=request.tenant_id, phone=phone, body=request.body, message_sid=request.message_sid,
+            word=first_word(request.body), received_at=self.deps.clock(),
+        )  # fmt: skip
+        return await replies.answer(self.deps, reply)
 
     # --- holds -----------------------------------------------------------------------------
     async def CreateHold(
