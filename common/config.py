@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 from urllib.parse import urlparse
 
+from common.grpc_targets import split_addresses
+
 T = TypeVar("T")
 N = TypeVar("N", int, float)
 
@@ -59,11 +61,12 @@ def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: flo
 
 
 def env_address(env: Mapping[str, str], name: str, default: str) -> str:
-    """A gRPC target "host:port"."""
+    """A gRPC target: "host:port", several separated by commas, or "dns:///name:port"."""
     value = env_str(env, name, default)
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
-        raise ConfigError(f"{name}={value!r} is not a host:port address")
+    try:
+        split_addresses(value)
+    except ValueError as bad:
+        raise ConfigError(f"{name}={value!r}: {bad} (want host:port[,host:port...])") from None
     return value
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from common.deadlines import CLIENT_DEFAULT
+from common.grpc_targets import channel_target, service_config
 from common.logs import REQUEST_ID_HEADER, request_id_var
 from common.security import AUTHORIZATION, GrpcSecurity, process_security
 
@@ -66,7 +67,11 @@ def open_channel(
     security = security or process_security()
     credential = security.call_metadata()
     interceptors = [_Unary(default_timeout, credential), _Stream(default_timeout, credential)]
-    options = [*OPTIONS, *security.channel_options()]
+    options: list[tuple[str, Any]] = [*OPTIONS, *security.channel_options()]
+    config = service_config(target)
+    if config is not None:
+        options.append(("grpc.service_config", config))
+    target = channel_target(target)
     tls = security.channel_credentials()
     if tls is not None:
         return grpc.aio.secure_channel(target, tls, options=options, interceptors=interceptors)

@@ -18,8 +18,20 @@ from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
 from gateway.credentials import SealedSecrets
 from gateway.intake import request_id
-from gateway.replies import ReplyCache
-from gateway.state import AUTH, BACKENDS, CLINICS, CLOCK, CONFIG, METRICS, METRICS_PORT, REPLIES, Backends, Metrics
+from gateway.replies import ReplyCache, SharedReplies
+from gateway.state import (
+    AUTH,
+    BACKENDS,
+    CLINICS,
+    CLOCK,
+    CONFIG,
+    METRICS,
+    METRICS_PORT,
+    REPLIES,
+    SHARED_REPLIES,
+    Backends,
+    Metrics,
+)  # fmt: skip
 
 
 @web.middleware
@@ -90,6 +102,7 @@ def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
     app[METRICS] = Metrics()
     app[CLOCK] = clock
     app[REPLIES] = ReplyCache()
+    app[SHARED_REPLIES] = SharedReplies(lambda: app[BACKENDS].reservation)
 
     box = SecretBox.from_env({KEK_VAR: cfg.secret_encryption_key})
     sealed = SealedSecrets(lambda: app[BACKENDS].availability, box)

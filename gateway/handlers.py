@@ -19,7 +19,8 @@ from common.logs import mask_phone
 from common.phones import to_e164
 from gateway import tools, vapi
 from gateway.intake import BadJson, clean_text, decode
-from gateway.state import AUTH, BACKENDS, CLINICS, CLOCK, CONFIG, METRICS, REPLIES
+from gateway.replies import READ_ONLY
+from gateway.state import AUTH, BACKENDS, CLINICS, CLOCK, CONFIG, METRICS, REPLIES, SHARED_REPLIES
 
 log = logging.getLogger("gateway.vapi")
 TENANT = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -98,16 +99,24 @@ async def run_call(
     metrics = request.app[METRICS]
     outcome = "replayed"  # stays so when the answer comes from an earlier delivery of this id
 
-    async def run() -> tuple[str, bool]:
-        nonlocal outcome
-        result = await execute(request.app, tenant, message, call)
-        outcome = "ok" if result.ok else str(result.data.get("cause", "refused"))
-        metrics.tool_calls.labels(call.name, outcome).inc()
-        return result.to_json(), outcome != "BACKEND_UNAVAILABLE"
-
     # Calls without an id (seed flat bodies, a function-call outside a call) are never deduplicated.
     # Keyed by the call too: a tool-call id is unique only within its call.
     key = (tenant, f"{message.call_id}:{call.id}")
+    shared = request.app[SHARED_REPLIES] if call.id and call.name not in READ_ONLY else None
+
+    async def run() -> tuple[str, bool]:
+        nonlocal outcome
+        if shared is not None and (kept := await shared.recall(*key)) is not None:
+            return kept, True  # answered by another gateway replica
+        result = await execute(request.app, tenant, message, call)
+        outcome = "ok" if result.ok else str(result.data.get("cause", "refused"))
+        metrics.tool_calls.labels(call.name, outcome).inc()
+        keep = outcome != "BACKEND_UNAVAILABLE"
+        reply = result.to_json()
+        if shared is not None and keep:
+            reply = await shared.keep(*key, reply)  # another replica may have answered first
+        return reply, keep
+
     result = await request.app[REPLIES].get_or_run(key, run) if call.id else (await run())[0]
     metrics.tool_latency.labels(call.name).observe(time.perf_counter() - started)
     log_tool_call(tenant, message, call, outcome, started)

@@ -1,15 +1,30 @@
 """The reply cache: tenant + call id + toolCallId -> the first reply, so a Vapi retry gets the same
-bytes and no second side effect. Concurrent duplicates share one run. (Reservation also dedupes by the same
-key, so this holds across gateway instances and restarts too.)"""
+bytes and no second side effect. Concurrent duplicates in this process share one run.
+
+Across gateway replicas, answers of tools that change something are also kept by reservation
+(`SharedReplies`: RecallToolReply before running, KeepToolReply after, the first answer wins), so a
+retry that another replica receives gets the same bytes too. Reads (READ_ONLY) are not shared: a
+replayed read has nothing to repeat and is answered afresh, with no round trip added to the hot path.
+Reservation also dedupes its own work by the same key, which covers a shared-store outage.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import grpc
+
+from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from common.deadlines import LOOKUP
+
 REPLY_CACHE_SECONDS = 3600.0
 REPLY_CACHE_SIZE = 20_000
+READ_ONLY = frozenset({"check_availability", "find_appointments"})
+
+log = logging.getLogger("gateway.replies")
 
 
 class ReplyCache:
@@ -38,3 +53,31 @@ class ReplyCache:
             for old in sorted(self._entries, key=lambda k: self._entries[k][0])[: REPLY_CACHE_SIZE // 10]:
                 self._entries.pop(old, None)
         return result
+
+
+class SharedReplies:
+    """Answers kept by reservation for every gateway replica. A failure to reach it is logged and
+    the call goes on as if nothing were kept (reservation's own idempotency keys still hold)."""
+
+    def __init__(self, reservation: Callable[[], reservation_pb2_grpc.ReservationServiceStub]) -> None:
+        self._reservation = reservation
+
+    async def recall(self, tenant: str, key: str) -> str | None:
+        try:
+            reply: reservation_pb2.RecallToolReplyResponse = await self._reservation().RecallToolReply(
+                reservation_pb2.RecallToolReplyRequest(tenant_id=tenant, key=key), timeout=LOOKUP
+            )
+        except grpc.aio.AioRpcError as error:
+            log.warning("shared replies unavailable", extra={"code": error.code().name})
+            return None
+        return reply.reply if reply.found else None
+
+    async def keep(self, tenant: str, key: str, reply: str) -> str:
+        try:
+            kept: reservation_pb2.KeepToolReplyResponse = await self._reservation().KeepToolReply(
+                reservation_pb2.KeepToolReplyRequest(tenant_id=tenant, key=key, reply=reply), timeout=LOOKUP
+            )
+        except grpc.aio.AioRpcError as error:
+            log.warning("shared replies unavailable", extra={"code": error.code().name})
+            return reply
+        return kept.reply

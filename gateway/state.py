@@ -20,7 +20,7 @@ from common.timestamps import Clock
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
-from gateway.replies import ReplyCache
+from gateway.replies import ReplyCache, SharedReplies
 
 
 @dataclass
@@ -97,4 +97,5 @@ AUTH = web.AppKey("auth", TenantAuth)
 CLINICS = web.AppKey("clinics", ClinicDirectory)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 REPLIES = web.AppKey("replies", ReplyCache)
+SHARED_REPLIES = web.AppKey("shared_replies", SharedReplies)
 METRICS_PORT = web.AppKey("metrics_port", int)  # set once the metrics port is bound

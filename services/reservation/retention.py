@@ -1,7 +1,8 @@
 """What the reservation service forgets, as SQL (run by common/retention.py). No gRPC here.
 
 Appointments and their history are never purged (SPEC §4). What goes:
-- idempotency keys older than the window (Vapi repeats a tool call within minutes);
+- idempotency keys and the gateway's kept tool-call answers older than the window (Vapi repeats a
+  tool call within minutes);
 - one-time codes created, expired and verified before the window (a code lives 10 minutes and a
   verification counts for the rest of the call, so a day is plenty);
 - outbox rows relayed before the window; a row not yet relayed stays, however old.
@@ -20,6 +21,9 @@ OTP_CODES = batched_delete(
     "otp_codes", "reservation.otp_codes", "tenant_id, otp_id",
     "created_at < $1 AND greatest(expires_at, verified_at) < $1",
 )  # fmt: skip
+TOOL_REPLIES = batched_delete(
+    "tool_replies", "reservation.tool_replies", "tenant_id, reply_key", "created_at < $1"
+)
 # delivered_at is NULL until relayed: such a row never matches.
 OUTBOX = batched_delete("outbox", "reservation.outbox", "tenant_id, outbox_id", "delivered_at < $1")
 
@@ -27,6 +31,7 @@ OUTBOX = batched_delete("outbox", "reservation.outbox", "tenant_id, outbox_id", 
 def sweeps(retention: RetentionConfig) -> list[Sweep]:
     return [
         IDEMPOTENCY_KEYS.within(retention.idempotency_days),
+        TOOL_REPLIES.within(retention.idempotency_days),
         OTP_CODES.within(retention.otp_days),
         OUTBOX.within(retention.outbox_days),
     ]

@@ -30,8 +30,9 @@ from services.reservation.sweeper import HoldSweeper
 
 SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name
 
-# Called by notification for a patient's text reply; never by a clinic's API key.
-SERVICE_ONLY = methods(SERVICE_NAME, "HandlePatientReply")
+# Called by notification (a patient's text reply) and the gateway (its shared tool-call answers);
+# never by a clinic's API key.
+SERVICE_ONLY = methods(SERVICE_NAME, "HandlePatientReply", "RecallToolReply", "KeepToolReply")
 
 
 def sms_relay(deps: ReservationDeps) -> OutboxRelay:

@@ -32,6 +32,7 @@ from services.reservation.policy import Refusal
 from services.reservation.replies import PatientReply, first_word
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 from services.reservation.schedule import ScheduleRpcs
+from services.reservation.tool_replies import ToolReplyRpcs
 
 Rules = availability_pb2.GetBookingRulesResponse
 
@@ -58,9 +59,12 @@ def _start(request: pb.CreateHoldRequest) -> Timestamp | None:
     return request.start if request.HasField("start") else None
 
 
-class ReservationServicer(AppointmentRpcs, ScheduleRpcs, reservation_pb2_grpc.ReservationServiceServicer):
+class ReservationServicer(
+    AppointmentRpcs, ScheduleRpcs, ToolReplyRpcs, reservation_pb2_grpc.ReservationServiceServicer
+):
     def __init__(self, deps: ReservationDeps) -> None:
         self.deps = deps
+        self.pool = deps.pool
         self.repository = ReservationRepository(deps.pool)
         self.peers = Peers(deps)
         self.codes = OneTimeCodes(self.repository, self.peers, deps.clock)

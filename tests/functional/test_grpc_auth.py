@@ -34,7 +34,7 @@ SERVICE_ONLY = {
         "RevokeApiKey", "AuthenticateApiKey",
     },
     "NotificationService": {"EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts"},
-    "ReservationService": {"HandlePatientReply"},
+    "ReservationService": {"HandlePatientReply", "RecallToolReply", "KeepToolReply"},
 }  # fmt: skip
 REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 METHODS = [(name, method) for name, service in SERVICES.items() for method in service.methods]

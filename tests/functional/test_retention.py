@@ -92,6 +92,12 @@ async def seed_reservation(pool: asyncpg.Pool, now: datetime, margin: timedelta 
     """Rows `margin` outside and inside each window at `now` (and some needed whatever their age)."""
     await add_key(pool, "old", now - 7 * DAY - margin)
     await add_key(pool, "young", now - 7 * DAY + margin)
+    for key, age in (("old-reply", 7 * DAY + margin), ("young-reply", 7 * DAY - margin)):
+        await pool.execute(
+            "INSERT INTO reservation.tool_replies (tenant_id, reply_key, reply, created_at) "
+            "VALUES ('acme', $1, '{}', $2)",
+            key, now - age,
+        )  # fmt: skip
     await add_code(pool, "expired-before-window", now - DAY - timedelta(minutes=10) - margin)
     await add_code(pool, "expires-inside-window", now - DAY - timedelta(minutes=5))  # expires 5 min inside
     await add_code(pool, "verified-inside-window", now - DAY + margin, verified=True)
@@ -116,8 +122,9 @@ async def test_reservation_purge_takes_rows_just_outside_each_window_and_keeps_t
 
     removed = await reservation_purger(pool).purge(NOW)
 
-    assert removed == {"idempotency_keys": 1, "otp_codes": 1, "outbox": 1}
+    assert removed == {"idempotency_keys": 1, "tool_replies": 1, "otp_codes": 1, "outbox": 1}
     assert await keys(pool, "SELECT idempotency_key FROM reservation.idempotency_keys") == {"young"}
+    assert await keys(pool, "SELECT reply_key FROM reservation.tool_replies") == {"young-reply"}
     assert await keys(pool, "SELECT call_id FROM reservation.otp_codes") == {
         "expires-inside-window",
         "verified-inside-window",
@@ -133,7 +140,7 @@ async def test_an_unrelayed_outbox_row_and_a_young_idempotency_key_survive_even_
 
     removed = await Purger(pool, "reservation", reservation_sweeps(RetentionConfig.everything(1))).purge(NOW)
 
-    assert removed == {"idempotency_keys": 0, "otp_codes": 0, "outbox": 0}
+    assert removed == {"idempotency_keys": 0, "tool_replies": 0, "otp_codes": 0, "outbox": 0}
     assert await pool.fetchval("SELECT count(*) FROM reservation.outbox") == 1
     assert await pool.fetchval("SELECT count(*) FROM reservation.idempotency_keys") == 1
 
@@ -289,7 +296,8 @@ async def test_command_dry_run_prints_what_it_would_remove_and_removes_nothing(
 
     assert code == 0
     assert capsys.readouterr().out.splitlines() == [
-        "idempotency_keys: would remove 1", "otp_codes: would remove 1", "outbox: would remove 1",
+        "idempotency_keys: would remove 1", "tool_replies: would remove 1",
+        "otp_codes: would remove 1", "outbox: would remove 1",
     ]  # fmt: skip
     assert await snapshot(pool) == before
 
@@ -353,7 +361,9 @@ async def test_purge_command_runs_as_a_real_process(pool: asyncpg.Pool, database
     stdout, _ = await asyncio.wait_for(process.communicate(), 30)
 
     assert process.returncode == 0
-    assert stdout.decode().splitlines() == ["idempotency_keys: removed 1", "otp_codes: removed 0", "outbox: removed 0"]
+    assert stdout.decode().splitlines() == [
+        "idempotency_keys: removed 1", "tool_replies: removed 0", "otp_codes: removed 0", "outbox: removed 0"
+    ]
 
 
 @pytest.mark.parametrize("module", ["services.reservation", "services.notification"])
