@@ -40,8 +40,9 @@ $(BIN)/booking: pyproject.toml | protos
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
+# `make run REPLICAS=2`: two of each service and gateway (gateways behind one port).
 run: all
-	$(BIN)/booking run
+	$(BIN)/booking run $(if $(REPLICAS),--replicas $(REPLICAS))
 
 lint: all
 	$(BIN)/ruff check .

@@ -63,11 +63,18 @@ def _use_local_token() -> None:
 
 
 def run(argv: list[str]) -> int:
-    OneLineParser(
+    parser = OneLineParser(
         prog=f"{PROG} run",
         description="Start PostgreSQL (embedded unless DATABASE_URL is set), the three services and the "
         "gateway, load the demo clinic, print the texts; Ctrl-C stops everything. Source checkout only.",
-    ).parse_args(argv)
+    )
+    parser.add_argument(
+        "--replicas", type=int, choices=range(1, 9), metavar="N",
+        help="N of each service and gateway (the gateways share one port; default $REPLICAS or 1)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.replicas:
+        os.environ["REPLICAS"] = str(args.replicas)
     try:
         from devkit.stack import main as stack_main
     except ImportError:

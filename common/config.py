@@ -70,6 +70,16 @@ def env_address(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """"1"/"true"/"yes" → True, ""/"0"/"false"/"no"/unset → False; anything else is an error."""
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}={env[name]!r} must be 1 or 0")
+
+
 def env_database_url(env: Mapping[str, str], name: str = "DATABASE_URL") -> str:
     value = env_str(env, name)
     parsed = urlparse(value)

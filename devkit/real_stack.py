@@ -26,30 +26,42 @@ MODULES = {
 class RealStack:
     env: dict[str, str]
     procs: dict[str, Proc] = field(default_factory=dict)
+    # Replica i (from 2) of a process is named "<name>-<i>" and listens on ports[name][i - 1].
+    ports: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
-    def configure(cls, database_url: str, extra: dict[str, str]) -> RealStack:
+    def configure(cls, database_url: str, extra: dict[str, str], replicas: int = 1) -> RealStack:
         env = {"DATABASE_URL": database_url, "SHUTDOWN_GRACE_SECONDS": "5", "LOG_LEVEL": "WARNING", **extra}
         env.setdefault("GATEWAY_METRICS_PORT", "0")  # any free port: stacks run side by side
-        for _, prefix in MODULES.values():
-            port = str(free_port())
-            env[f"{prefix}_PORT"] = port
+        ports: dict[str, list[int]] = {}
+        for name, (_, prefix) in MODULES.items():
+            # The gateways share one port (SO_REUSEPORT); each service replica has its own.
+            shared = prefix == "GATEWAY"
+            first = free_port()
+            ports[name] = [first if shared or i == 0 else free_port() for i in range(replicas)]
+            env[f"{prefix}_PORT"] = str(first)
             if prefix != "GATEWAY":
-                env[f"{prefix}_ADDR"] = f"127.0.0.1:{port}"
-        return cls(env)
+                env[f"{prefix}_ADDR"] = ",".join(f"127.0.0.1:{port}" for port in ports[name])
+        if replicas > 1:
+            env["GATEWAY_REUSE_PORT"] = "1"
+        return cls(env, ports=ports)
 
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.env['GATEWAY_PORT']}"
 
     async def start(self, name: str) -> None:
-        module, _ = MODULES[name]
-        env = {**self.env, "LOG_LEVEL": "INFO"}  # the "listening" line is INFO
+        """Start `name` ("reservation") or one replica of it ("reservation-2")."""
+        base, _, index = name.partition("-")
+        module, prefix = MODULES[base]
+        port = self.ports[base][int(index or 1) - 1] if self.ports else int(self.env[f"{prefix}_PORT"])
+        env = {**self.env, f"{prefix}_PORT": str(port), "LOG_LEVEL": "INFO"}  # the "listening" line is INFO
         self.procs[name] = await start_module(module, env)
 
     async def start_all(self) -> None:
-        for name in MODULES:
-            await self.start(name)
+        for name, ports in self.ports.items():
+            for index in range(len(ports)):
+                await self.start(name if index == 0 else f"{name}-{index + 1}")
 
     def kill(self, name: str) -> None:
         self.procs[name].process.send_signal(signal.SIGKILL)

@@ -112,16 +112,50 @@ PROCESSES = (
     ("notification", "services.notification", "NOTIFICATION_PORT", "NOTIFICATION_ADDR", 50053),
     ("gateway", "gateway", "GATEWAY_PORT", "", 8080),
 )
+METRICS_DEFAULTS = {"gateway": 9100, "availability": 9101, "reservation": 9102, "notification": 9103}
+# Replica i (from 0) of a process serves metrics on its default port + 10 * i (9100, 9110, ...).
+METRICS_STEP = 10
 
 
-def assign_ports(env: dict[str, str]) -> None:
+def replica_count(env: dict[str, str]) -> int:
+    raw = env.get("REPLICAS") or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 8:
+        raise ValueError(f"REPLICAS={raw!r} must be a whole number from 1 to 8")
+    return int(raw)
+
+
+def assign_ports(env: dict[str, str], replicas: int = 1) -> dict[str, list[int]]:
     """Services call each other, so every address must be known before any starts: a port
-    of 0 is replaced by a free port chosen here (tests use this to run beside others)."""
-    for _, _, port_var, addr_var, default in PROCESSES:
-        port = int(env.get(port_var) or default)
-        env[port_var] = str(port or free_port())
+    of 0 is replaced by a free port chosen here (tests use this to run beside others). With several
+    replicas each service replica gets a port of its own (the first keeps the configured one) and
+    `*_ADDR` lists them all; the gateways share one port (SO_REUSEPORT)."""
+    ports: dict[str, list[int]] = {}
+    for name, _, port_var, addr_var, default in PROCESSES:
+        first = int(env.get(port_var) or default) or free_port()
+        env[port_var] = str(first)
+        ports[name] = [first] * replicas if not addr_var else [first, *(free_port() for _ in range(replicas - 1))]
         if addr_var:
-            env[addr_var] = f"127.0.0.1:{env[port_var]}"
+            env[addr_var] = ",".join(f"127.0.0.1:{port}" for port in ports[name])
+    if replicas > 1:
+        env["GATEWAY_REUSE_PORT"] = "1"
+    return ports
+
+
+def replica_env(env: dict[str, str], name: str, port_var: str, port: int, index: int) -> dict[str, str]:
+    """One replica's environment: its own port and metrics port."""
+    metrics_var = f"{name.upper()}_METRICS_PORT"
+    metrics = int(env.get(metrics_var) or METRICS_DEFAULTS[name])
+    return {**env, port_var: str(port), metrics_var: str(metrics and metrics + METRICS_STEP * index)}
+
+
+async def start_all(env: dict[str, str], replicas: int) -> list[Child]:
+    ports = assign_ports(env, replicas)
+    children: list[Child] = []
+    for name, module, port_var, _, _ in PROCESSES:
+        for index, port in enumerate(ports[name]):
+            label = name if replicas == 1 else f"{name}-{index + 1}"
+            children.append(await start_child(label, module, replica_env(env, name, port_var, port, index)))
+    return children
 
 
 def announce(env: dict[str, str], gateway_port: int) -> None:
@@ -196,19 +230,20 @@ async def run() -> int:
         env.update(local_secrets(env))
         env["READY_TENANTS"] = "demo"  # the gateway is ready once the demo clinic is loaded
         env["PYTHONUNBUFFERED"] = "1"
-        assign_ports(env)
-        for name, module, _, _, _ in PROCESSES:
-            children.append(await start_child(name, module, env))
+        replicas = replica_count(env)
+        children.extend(await start_all(env, replicas))
         ports = [await asyncio.wait_for(asyncio.shield(child.port), START_TIMEOUT_SECONDS) for child in children]
         if await load_demo_clinic(env):
             say("demo clinic loaded as tenant 'demo'")
+        if replicas > 1:
+            say(f"{replicas} replicas of each process; the gateways share port {ports[-1]}")
         announce(env, ports[-1])
         texts = asyncio.create_task(print_texts(env), name="print-texts")
         try:
             return await supervise(children, stop)
         finally:
             texts.cancel()
-    except (TimeoutError, RuntimeError) as error:
+    except (TimeoutError, RuntimeError, ValueError) as error:
         say(f"start failed: {error or 'a process did not report its port in time'}")
         return 1
     finally:

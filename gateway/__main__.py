@@ -22,7 +22,7 @@ async def serve(cfg: GatewayConfig) -> None:
     app = create_app(cfg)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=cfg.shutdown_grace_seconds)
     await runner.setup()  # starts the metrics port too (the app's cleanup context)
-    site = web.TCPSite(runner, cfg.host, cfg.port)
+    site = web.TCPSite(runner, cfg.host, cfg.port, reuse_port=cfg.reuse_port or None)
     await site.start()
     # Its own line: supervisors read the public port from the "listening" line.
     log.info("metrics port", extra={"port": app[METRICS_PORT], "host": cfg.host})

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from common.config import ConfigError, env_address, env_float, env_log_level, env_port, env_str
+from common.config import ConfigError, env_address, env_flag, env_float, env_log_level, env_port, env_str
 from common.sealing import KEK_VAR, SecretBox
 from common.security import GrpcSecurity
 
@@ -42,6 +42,9 @@ class GatewayConfig:
     secret_encryption_key: str = field(default="", repr=False)
     # Tenants whose clinic must be loaded before /ready answers 200 (make run: "demo").
     ready_tenants: tuple[str, ...] = ()
+    # GATEWAY_REUSE_PORT=1: bind with SO_REUSEPORT so several gateway replicas share one port
+    # (the kernel spreads connections over them; `make run REPLICAS=2` uses it).
+    reuse_port: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -64,4 +67,5 @@ class GatewayConfig:
             metrics_port=metrics_port,
             secret_encryption_key=checked_kek(env),
             ready_tenants=tuple(t.strip() for t in env.get("READY_TENANTS", "").split(",") if t.strip()),
+            reuse_port=env_flag(env, "GATEWAY_REUSE_PORT"),
         )
