@@ -93,6 +93,16 @@ class SlotTaken(Exception):
     """The exclusion constraint refused the time: another active hold or appointment overlaps."""
 
 
+EXPIRE_TENANT_HOLDS = """
+WITH due AS (
+    SELECT reservation_id FROM reservation.reservations
+    WHERE tenant_id = $2 AND status = 'HELD' AND hold_expires_at <= $1
+    ORDER BY reservation_id FOR UPDATE SKIP LOCKED
+)
+UPDATE reservation.reservations r SET status = 'EXPIRED', updated_at = $1, version = r.version + 1
+FROM due WHERE r.tenant_id = $2 AND r.reservation_id = due.reservation_id
+"""
+
 class ReservationRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -350,13 +360,20 @@ class ReservationRepository:
         return [BusyRow(r["provider_id"], r["start"], r["end"]) for r in rows]
 
     async def expire_holds(self, now: datetime) -> int:
-        """Mark every run-out hold EXPIRED (reporting only: live checks never rely on it)."""
-        result = await self.pool.execute(
-            "UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = $1, version = version + 1 "
-            "WHERE status = 'HELD' AND hold_expires_at <= $1",
+        """Mark every run-out hold EXPIRED (reporting only: live checks never rely on it).
+
+        One transaction per tenant, skipping holds another sweeper (replica) has locked: a
+        transaction that spanned tenants could take two tenants' schedule counters in the opposite
+        order to another replica's and deadlock at commit."""
+        tenants = await self.pool.fetch(
+            "SELECT DISTINCT tenant_id FROM reservation.reservations WHERE status = 'HELD' AND hold_expires_at <= $1",
             now,
         )
-        return int(result.split()[-1])
+        expired = 0
+        for row in tenants:
+            result = await self.pool.execute(EXPIRE_TENANT_HOLDS, now, row["tenant_id"])
+            expired += int(result.split()[-1])
+        return expired
 
     # --- outbox --------------------------------------------------------------------------
     @staticmethod

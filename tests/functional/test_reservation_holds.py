@@ -11,8 +11,9 @@ import pytest
 from booking.availability.v1 import availability_pb2 as apb
 from booking.reservation.v1 import reservation_pb2 as pb
 from common.grpc_client import open_channel
+from services.availability.clinic_file import parse_clinic
 from tests.conftest import Clock, Stack
-from tests.functional.booking import CAUSE, book, hold, load_clinic, phone, ts, tuesday
+from tests.functional.booking import CAUSE, CLINIC, book, hold, load_clinic, phone, ts, tuesday
 
 
 @pytest.mark.parametrize("callers", [2, 10, 50])
@@ -192,3 +193,28 @@ async def test_sweeper_marks_run_out_holds_expired(stack: Stack, clock: Clock, p
     assert await ReservationRepository(pool).expire_holds(clock.now) == 2
     statuses = [r["status"] for r in await pool.fetch("SELECT status FROM reservation.reservations ORDER BY starts_at")]
     assert statuses == ["EXPIRED", "EXPIRED", "HELD"]
+
+
+async def test_sweepers_of_several_replicas_expire_every_hold_once_without_deadlock(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    """Four sweepers at once over holds of two clinics (replicas each run one)."""
+    from services.reservation.repository import ReservationRepository
+
+    await load_clinic(stack, clock)
+    other = {**CLINIC, "tenant_id": "beta", "secret": "beta-secret-0123456789"}
+    await stack.availability_stub.UpsertClinic(apb.UpsertClinicRequest(clinic=parse_clinic(other, {})))
+    for minute in range(0, 8 * 60, 30):  # 30-minute visits
+        start = tuesday(9) + timedelta(minutes=minute)
+        await hold(stack, start, call=f"a{minute}")
+        await stack.reservation_stub.CreateHold(
+            pb.CreateHoldRequest(
+                tenant_id="beta", provider_id="p2", service_id="s30", start=ts(start), call_id=f"b{minute}"
+            )
+        )
+    held = await pool.fetchval("SELECT count(*) FROM reservation.reservations WHERE status = 'HELD'")
+    clock.advance(minutes=11)
+    repositories = [ReservationRepository(pool) for _ in range(4)]
+    counts = await asyncio.gather(*(repository.expire_holds(clock.now) for repository in repositories))
+    assert sum(counts) == held == 32
+    assert await pool.fetchval("SELECT count(*) FROM reservation.reservations WHERE status = 'EXPIRED'") == held
