@@ -126,6 +126,9 @@ FAILURES: dict[tuple[str, str, str], str] = {
     ("OTP_INVALID", "", ""): "That code doesn't match.",
     ("DATE_IN_PAST", "", ""): "That date has already passed.",
     ("DATE_MISMATCH", "", ""): "That day of the week and that date don't match. Which one did you mean?",
+    # Staff-side causes (MarkAttendance): never a caller's, worded for completeness.
+    ("NOT_STARTED", "", ""): "That appointment hasn't started yet.",
+    ("ATTENDANCE_ALREADY_MARKED", "", ""): "That appointment's attendance is already recorded.",
     ("DATE_IN_PAST", "time_in_past", ""): "That time has already passed.",
     ("OUTSIDE_BOOKING_WINDOW", "", ""): "We can't book that far ahead yet.",
     ("OUTSIDE_BOOKING_WINDOW", "time_not_bookable", ""): "That time can't be booked now.",

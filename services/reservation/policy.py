@@ -33,6 +33,7 @@ APPOINTMENT_NOT_FOUND = Refusal("NOT_FOUND", "appointment_not_found")
 SEND_FAILED = Refusal("SEND_FAILED")  # the code could not be handed to notification
 # A hold never counts as an appointment.
 APPOINTMENT_STATUSES = ("CONFIRMED", "CANCELED", "NO_SHOW", "COMPLETED")
+ATTENDANCE_STATUSES = ("NO_SHOW", "COMPLETED")  # what MarkAttendance records
 
 
 # --- holds -----------------------------------------------------------------------------------
@@ -97,6 +98,20 @@ def status_refusal(status: str) -> Refusal | None:
     if status != "CONFIRMED":
         return Refusal("NOT_FOUND", "not_confirmed")
     return None
+
+
+def attendance_refusal(status: str, outcome: str, starts_at: datetime, now: datetime) -> Refusal | None:
+    """Whether `outcome` (NO_SHOW or COMPLETED) can be recorded now. The outcome already recorded
+    is no refusal (marking twice is idempotent); the other one is. An appointment counts as begun
+    at its start exactly."""
+    if status == outcome:
+        return None
+    if status in ATTENDANCE_STATUSES:
+        return Refusal("ATTENDANCE_ALREADY_MARKED", status.lower())
+    refusal = status_refusal(status)
+    if refusal is None and starts_at > now:
+        return Refusal("NOT_STARTED")
+    return refusal
 
 
 def cancel_refusal(status: str, starts_at: datetime, now: datetime, cutoff_minutes: int) -> Refusal | None:

@@ -88,10 +88,15 @@ def change_of(event: Event) -> pb.ScheduleChange:
     )  # fmt: skip
 
 
+def status_name(value: pb.ReservationStatus.ValueType) -> str:
+    return pb.ReservationStatus.Name(value).removeprefix("RESERVATION_STATUS_")
+
+
 def appointment_statuses(values: list[pb.ReservationStatus.ValueType]) -> list[str] | None:
-    """The statuses asked for as stored names; None when one is not an appointment's."""
-    names = [pb.ReservationStatus.Name(v).removeprefix("RESERVATION_STATUS_") for v in values]
-    if any(name not in policy.APPOINTMENT_STATUSES for name in names):
+    """The statuses asked for as stored names; None when one is not an appointment's (or BLOCKED,
+    which is listed only when asked for)."""
+    names = [status_name(v) for v in values]
+    if any(name not in (*policy.APPOINTMENT_STATUSES, "BLOCKED") for name in names):
         return None
     return sorted(set(names)) or list(policy.APPOINTMENT_STATUSES)
 
@@ -138,7 +143,7 @@ class ScheduleRpcs:
         start, end = await time_range(context, request.range)
         statuses = appointment_statuses(list(request.statuses))
         if statuses is None:
-            await invalid(context, "statuses: only CONFIRMED, CANCELED, NO_SHOW and COMPLETED are appointments")
+            await invalid(context, "statuses: only CONFIRMED, CANCELED, NO_SHOW, COMPLETED and BLOCKED are listed")
         if not 0 <= request.page_size:
             await invalid(context, "page_size: must not be negative")
         providers = sorted(set(request.provider_ids))
@@ -222,7 +227,7 @@ class ScheduleRpcs:
             return refused.refusal
 
     async def _staff_appointment(
-        self, context: Context, request: pb.StaffCancelRequest | pb.StaffMoveRequest
+        self, context: Context, request: pb.StaffCancelRequest | pb.StaffMoveRequest | pb.MarkAttendanceRequest
     ) -> Reservation | None:
         """The appointment a staff operation names (the clinic's: any of its tenant), before locking it."""
         await require(context, tenant_id=request.tenant_id, appointment_id=request.appointment_id)
@@ -303,6 +308,28 @@ class ScheduleRpcs:
             return pb.StaffMoveResponse(appointment=appointment)
 
         return await self._staff(context, "StaffMove", request, pb.StaffMoveResponse, work)
+
+    async def MarkAttendance(
+        self, request: pb.MarkAttendanceRequest, context: Context
+    ) -> pb.MarkAttendanceResponse:
+        outcome = status_name(request.status) if request.status in pb.ReservationStatus.values() else ""
+        if outcome not in policy.ATTENDANCE_STATUSES:
+            await invalid(context, "status: NO_SHOW or COMPLETED")
+        peek = await self._staff_appointment(context, request)
+        if peek is None:
+            return pb.MarkAttendanceResponse(failure=failure(policy.APPOINTMENT_NOT_FOUND))
+        now = self.deps.clock()
+
+        async def work(conn: Connection) -> pb.MarkAttendanceResponse:
+            row = await self._locked_appointment(conn, request.tenant_id, request.appointment_id)
+            refusal = policy.attendance_refusal(row.status, outcome, row.starts_at, now)
+            if refusal is not None:
+                return pb.MarkAttendanceResponse(appointment=appointment_of(row), failure=failure(refusal))
+            if row.status != outcome:  # recorded once: marking it again writes no second change
+                row = await self.repository.set_status(conn, request.tenant_id, row.reservation_id, outcome, now)
+            return pb.MarkAttendanceResponse(appointment=appointment_of(row))
+
+        return await self._staff(context, "MarkAttendance", request, pb.MarkAttendanceResponse, work)
 
     async def BlockTime(self, request: pb.BlockTimeRequest, context: Context) -> pb.BlockTimeResponse:
         await require(context, tenant_id=request.tenant_id, provider_id=request.provider_id)
