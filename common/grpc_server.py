@@ -23,7 +23,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from common.grpc_auth import AuthInterceptor, NoTenantKeys, TenantKeys
+from common.grpc_auth import AuthInterceptor, NoTenantKeys, Redact, TenantKeys
 from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 from common.metrics import observe_rpc
 from common.security import GrpcSecurity, process_security
@@ -99,11 +99,13 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 @dataclass(frozen=True)
 class Access:
     """Who may call a server: the service token, plus tenant API keys when `keys` can resolve
-    them; `service_only` lists full method names a tenant key may never call."""
+    them; `service_only` lists full method names a tenant key may never call; `redact` is what a
+    key without patient contact data sees of a reply (None: the replies carry none)."""
 
     keys: TenantKeys = field(default_factory=NoTenantKeys)
     service_only: frozenset[str] = frozenset()
     security: GrpcSecurity | None = None  # None: this process's settings from the environment
+    redact: Redact | None = None
 
 
 def methods(service_full_name: str, *names: str) -> frozenset[str]:
@@ -175,7 +177,7 @@ async def create_server(
     access = access or Access()
     security = access.security or process_security()
     server = grpc.aio.server(
-        interceptors=[ServerInterceptor(), AuthInterceptor(security, access.keys, access.service_only)],
+        interceptors=[ServerInterceptor(), AuthInterceptor(security, access.keys, access.service_only, access.redact)],
         options=[("grpc.so_reuseport", 0)],
     )
     register(server)

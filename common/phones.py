@@ -44,3 +44,21 @@ def can_receive_sms(e164: str) -> bool:
         return phonenumbers.number_type(phonenumbers.parse(e164)) in TEXTABLE_TYPES
     except phonenumbers.NumberParseException:
         return False
+
+
+SHOWN_DIGITS = 4  # what a masked number keeps at its end: enough to tell patients apart at a desk
+
+
+def masked(phone: str) -> str:
+    """A number as a credential without patient contact data sees it: country code and the last
+    four digits ("+1******1234"), never more than half of the rest; "" stays ""."""
+    if not phone:
+        return ""
+    digits = "".join(c for c in phone if c.isdigit())
+    try:
+        code = str(phonenumbers.parse(phone).country_code)
+    except phonenumbers.NumberParseException:
+        code = ""
+    rest = digits[len(code) :] if code and digits.startswith(code) else digits
+    shown = min(SHOWN_DIGITS, len(rest) // 2)
+    return (f"+{code}" if code else "") + "*" * (len(rest) - shown) + rest[len(rest) - shown :]

@@ -24,6 +24,7 @@ class StoredKey:
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    patient_phones: bool
 
 
 class CredentialRepository:
@@ -80,25 +81,25 @@ class CredentialRepository:
             tenant_id, secret_id, sealed,
         )  # fmt: skip
 
-    async def add_key(self, tenant_id: str, digest: str, shown: str, label: str) -> str:
+    async def add_key(self, tenant_id: str, digest: str, shown: str, label: str, patient_phones: bool) -> str:
         value = await self.pool.fetchval(
             """
-            INSERT INTO availability.api_keys (tenant_id, key_sha256, shown, label)
-            VALUES ($1, $2, $3, $4) RETURNING key_id::text
+            INSERT INTO availability.api_keys (tenant_id, key_sha256, shown, label, patient_phones)
+            VALUES ($1, $2, $3, $4, $5) RETURNING key_id::text
             """,
-            tenant_id, digest, shown, label,
+            tenant_id, digest, shown, label, patient_phones,
         )  # fmt: skip
         return str(value)
 
     async def keys(self, tenant_id: str) -> list[StoredKey]:
         rows = await self.pool.fetch(
             """
-            SELECT key_id::text, shown, label, created_at, revoked_at FROM availability.api_keys
+            SELECT key_id::text, shown, label, created_at, revoked_at, patient_phones FROM availability.api_keys
             WHERE tenant_id = $1 ORDER BY created_at DESC
             """,
             tenant_id,
         )
-        return [StoredKey(r["key_id"], r["shown"], r["label"], r["created_at"], r["revoked_at"]) for r in rows]
+        return [StoredKey(**dict(r)) for r in rows]
 
     async def revoke_key(self, tenant_id: str, key_id: str, now: datetime) -> bool:
         status = await self.pool.execute(
@@ -110,12 +111,13 @@ class CredentialRepository:
         )  # fmt: skip
         return str(status).endswith(" 1")
 
-    async def key_is_valid(self, tenant_id: str, digest: str) -> bool:
+    async def valid_key_sees_phones(self, tenant_id: str, digest: str) -> bool | None:
+        """Whether a valid key may see patient phones; None when the key is unknown or revoked."""
         found = await self.pool.fetchval(
             """
-            SELECT 1 FROM availability.api_keys
+            SELECT patient_phones FROM availability.api_keys
             WHERE tenant_id = $1 AND key_sha256 = $2 AND revoked_at IS NULL
             """,
             tenant_id, digest,
         )  # fmt: skip
-        return bool(found)
+        return None if found is None else bool(found)

@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from booking.availability.v1 import availability_pb2 as pb
 from common import api_keys
-from common.grpc_auth import CachedTenantKeys
+from common.grpc_auth import CachedTenantKeys, Grant
 from common.grpc_errors import invalid
 from common.sealing import SecretBox, secret_context
 from common.timestamps import Clock, to_timestamp
@@ -74,11 +74,12 @@ class LocalTenantKeys:
     def __init__(self, repository: CredentialRepository) -> None:
         self.repository = repository
 
-    async def tenant_of(self, key: str) -> str | None:
+    async def grant_of(self, key: str) -> Grant | None:
         tenant = api_keys.tenant_of(key)
         if tenant is None:
             return None
-        return tenant if await self.repository.key_is_valid(tenant, api_keys.digest(key)) else None
+        phones = await self.repository.valid_key_sees_phones(tenant, api_keys.digest(key))
+        return None if phones is None else Grant(tenant, phones)
 
 
 def _stamp(value: datetime | None) -> Timestamp | None:
@@ -141,7 +142,8 @@ class CredentialRpcs:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"tenant_id: no clinic {request.tenant_id!r}")
         key = api_keys.new_key(request.tenant_id)
         key_id = await repository.add_key(
-            request.tenant_id, api_keys.digest(key), api_keys.shown(key), request.label.strip()[:200]
+            request.tenant_id, api_keys.digest(key), api_keys.shown(key), request.label.strip()[:200],
+            request.patient_phones,
         )
         return pb.IssueApiKeyResponse(key=key, key_id=key_id)
 
@@ -152,7 +154,7 @@ class CredentialRpcs:
         keys = [
             pb.ApiKeyInfo(
                 key_id=k.key_id, shown=k.shown, label=k.label, created_at=_stamp(k.created_at),
-                revoked_at=_stamp(k.revoked_at),
+                revoked_at=_stamp(k.revoked_at), patient_phones=k.patient_phones,
             )
             for k in await self.tenant_keys.repository.keys(request.tenant_id)
         ]  # fmt: skip
@@ -173,5 +175,7 @@ class CredentialRpcs:
     async def AuthenticateApiKey(
         self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
     ) -> pb.AuthenticateApiKeyResponse:
-        tenant = await self.tenant_keys.tenant_of(request.key[:200])
-        return pb.AuthenticateApiKeyResponse(tenant_id=tenant or "")
+        grant = await self.tenant_keys.grant_of(request.key[:200])
+        if grant is None:
+            return pb.AuthenticateApiKeyResponse()
+        return pb.AuthenticateApiKeyResponse(tenant_id=grant.tenant, patient_phones=grant.patient_phones)

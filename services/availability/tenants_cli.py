@@ -2,9 +2,11 @@
 the availability gRPC API with the service token (`INTERNAL_API_TOKEN`).
 
   tenants rotate-secret TENANT [--overlap HOURS] [--secret-env VAR]   prints the new secret once
-  tenants issue-key TENANT [--label TEXT]                             prints the new key once
+  tenants issue-key TENANT [--label TEXT] [--patient-phones]          prints the new key once
   tenants list-keys TENANT
   tenants revoke-key TENANT KEY_ID
+
+A key sees patient phones masked ("+1******1234") unless issued with --patient-phones.
 
 Exit codes: 0 done, 1 refused (unknown tenant or key, bad value), 2 bad usage or configuration,
 3 the service could not be reached.
@@ -52,8 +54,11 @@ async def rotate_secret(stub: Stub, args: argparse.Namespace) -> int:
 
 
 async def issue_key(stub: Stub, args: argparse.Namespace) -> int:
-    reply = await stub.IssueApiKey(pb.IssueApiKeyRequest(tenant_id=args.tenant, label=args.label))
+    reply = await stub.IssueApiKey(
+        pb.IssueApiKeyRequest(tenant_id=args.tenant, label=args.label, patient_phones=args.patient_phones)
+    )
     print(f"API key {reply.key_id} for {args.tenant!r} (shown once): {reply.key}")
+    print("it sees patient phones" if args.patient_phones else "it sees patient phones masked")
     return 0
 
 
@@ -61,7 +66,8 @@ async def list_keys(stub: Stub, args: argparse.Namespace) -> int:
     reply = await stub.ListApiKeys(pb.ListApiKeysRequest(tenant_id=args.tenant))
     for key in reply.keys:
         state = "revoked " + from_timestamp(key.revoked_at).isoformat() if key.HasField("revoked_at") else "valid"
-        print(f"{key.key_id}  {key.shown}  {state}  {key.label}")
+        phones = "phones" if key.patient_phones else "masked"
+        print(f"{key.key_id}  {key.shown}  {state}  {phones}  {key.label}")
     return 0
 
 
@@ -86,6 +92,9 @@ def parser() -> argparse.ArgumentParser:
     issue = commands.add_parser("issue-key", help="issue an API key for a clinic's own systems")
     issue.add_argument("tenant")
     issue.add_argument("--label", default="", help="what the key is for")
+    issue.add_argument(
+        "--patient-phones", action="store_true", help="let the key see patient phones (default: masked)"
+    )
     issue.set_defaults(run=issue_key)
     listing = commands.add_parser("list-keys", help="list a tenant's API keys")
     listing.add_argument("tenant")
@@ -106,18 +115,23 @@ async def _run(target: str, command: Command, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    target = availability_target("tenants", args.target)
+    return run_cli("tenants", parser(), argv)
+
+
+def run_cli(name: str, root: argparse.ArgumentParser, argv: list[str]) -> int:
+    """Parse, run the chosen command against availability, and map failures to the exit codes."""
+    args = root.parse_args(argv)
+    target = availability_target(name, args.target)
     if target is None:
         return 2
     try:
         return asyncio.run(_run(target, args.run, args))
     except ConfigError as error:
-        print(f"tenants: configuration error: {error}", file=sys.stderr)
+        print(f"{name}: configuration error: {error}", file=sys.stderr)
         return 2
     except grpc.aio.AioRpcError as error:
         if error.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
-            print(f"tenants: refused: {error.details()}", file=sys.stderr)
+            print(f"{name}: refused: {error.details()}", file=sys.stderr)
             return 1
-        print(f"tenants: availability at {target} did not answer: {error.code().name}", file=sys.stderr)
+        print(f"{name}: availability at {target} did not answer: {error.code().name}", file=sys.stderr)
         return 3

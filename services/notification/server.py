@@ -12,6 +12,7 @@ import grpc
 from booking.availability.v1 import availability_pb2_grpc
 from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from common.config import ServiceConfig
+from common.contact_data import masking
 from common.grpc_auth import NoTenantKeys, TenantKeys, remote_keys
 from common.grpc_client import open_channel
 from common.grpc_server import Access, methods
@@ -54,6 +55,8 @@ class NotificationRuntime(BackgroundRuntime):
 # which could otherwise text anything from the clinic's number.
 # ListDevTexts shows full bodies (codes included): the gateway's /dev/sms only.
 SERVICE_ONLY = methods(SERVICE_NAME, "EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts")
+# A tenant key issued without patient_phones sees the numbers texted masked.
+PATIENT_PHONES = masking({notification_pb2.Message.DESCRIPTOR.full_name: "to"})
 
 
 async def create_server(
@@ -69,7 +72,7 @@ async def create_server(
     def register(server: grpc.aio.Server) -> None:
         notification_pb2_grpc.add_NotificationServiceServicer_to_server(servicer, server)
 
-    access = Access(keys or NoTenantKeys(), SERVICE_ONLY, security)
+    access = Access(keys or NoTenantKeys(), SERVICE_ONLY, security, PATIENT_PHONES)
     service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
     tasks = [asyncio.create_task(relay.run(), name="sms-relay")] if background else []
     if background and purger is not None:

@@ -13,6 +13,7 @@ from booking.availability.v1 import availability_pb2_grpc
 from booking.notification.v1 import notification_pb2, notification_pb2_grpc
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.config import ServiceConfig
+from common.contact_data import masking
 from common.deadlines import RELAY_DELIVERY
 from common.grpc_auth import remote_keys
 from common.grpc_client import open_channel
@@ -33,6 +34,8 @@ SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"]
 # Called by notification (a patient's text reply) and the gateway (its shared tool-call answers);
 # never by a clinic's API key.
 SERVICE_ONLY = methods(SERVICE_NAME, "HandlePatientReply", "RecallToolReply", "KeepToolReply")
+# A tenant key issued without patient_phones sees every patient's phone masked, in every reply.
+PATIENT_PHONES = masking({reservation_pb2.Patient.DESCRIPTOR.full_name: "phone"})
 
 
 def sms_relay(deps: ReservationDeps) -> OutboxRelay:
@@ -70,7 +73,7 @@ async def create_server(
         assert deps.availability is not None, "availability stub not wired"
         return deps.availability
 
-    access = Access(remote_keys(availability), SERVICE_ONLY, security)
+    access = Access(remote_keys(availability), SERVICE_ONLY, security, PATIENT_PHONES)
     service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
     tasks: list[asyncio.Task[None]] = []
     if background:
