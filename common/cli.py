@@ -5,6 +5,7 @@
     booking migrate                               apply pending migrations to $DATABASE_URL
     booking load-clinic FILE                      validate a clinic file and upsert it
     booking tenants rotate-secret|issue-key|list-keys|revoke-key …
+    booking feeds issue|list|revoke TENANT PROVIDER   tokens for the providers' calendar feeds
     booking sms inbox                             the texts the local SMS sender kept (no Twilio)
     booking vapi tools|prompt|sync …              the Vapi tool JSON, the system prompt, sync
     booking purge reservation|notification …      remove expired patient data now
@@ -107,6 +108,13 @@ def tenants(argv: list[str]) -> int:
     return tenants_main(argv)
 
 
+def feeds(argv: list[str]) -> int:
+    _use_local_token()
+    from services.availability.feeds_cli import main as feeds_main
+
+    return feeds_main(argv)
+
+
 def vapi(argv: list[str]) -> int:
     from gateway.vapi_admin import main as vapi_main
 
@@ -169,6 +177,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "migrate": (migrate, "apply pending migrations to $DATABASE_URL"),
     "load-clinic": (load_clinic, "validate a clinic file (FILE) and upsert it through availability"),
     "tenants": (tenants, "a tenant's webhook secret and API keys: rotate-secret, issue-key, list-keys, revoke-key"),
+    "feeds": (feeds, "a provider's calendar feed tokens: issue, list, revoke"),
     "sms": (sms, "sms inbox: the texts the local SMS sender kept"),
     "vapi": (vapi, "tools, prompt, sync: connect a Vapi assistant"),
     "purge": (purge, "purge reservation|notification: remove expired patient data now"),

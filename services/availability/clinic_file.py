@@ -43,7 +43,9 @@ TOP_KEYS = {
     "providers",
     "holidays",
     "sms_countries",
+    "calendar_feeds",
 }
+FEED_KEYS = {"patient_names"}
 SERVICE_KEYS = {
     "id",
     "name",
@@ -184,6 +186,7 @@ def parse_clinic(data: Any, env: Mapping[str, str]) -> pb.ClinicConfig:
         for i, item in enumerate(read.sequence("sms_countries", top.get("sms_countries")))
     )
     config.holidays.extend(read.exceptions("holidays", top.get("holidays"), pb.EXCEPTION_KIND_TIME_OFF))
+    config.calendar_feeds.CopyFrom(_calendar_feeds(read, top.get("calendar_feeds")))
     for index, raw in enumerate(read.sequence("services", top.get("services"))):
         config.services.append(_service(read, f"services[{index}]", raw))
     for index, raw in enumerate(read.sequence("providers", top.get("providers"))):
@@ -204,6 +207,19 @@ def _secret(read: _Reader, top: Mapping[str, Any], env: Mapping[str, str]) -> st
     if secret and (problem := secret_problem(secret)):
         read.fail("secret", problem)
     return secret
+
+
+def _calendar_feeds(read: _Reader, value: Any) -> pb.CalendarFeeds:
+    """What the providers' calendar feeds show (`calendar_feeds: {patient_names: true}`)."""
+    feeds = pb.CalendarFeeds()
+    for key, item in read.mapping("calendar_feeds", value or {}, FEED_KEYS).items():
+        if key not in FEED_KEYS:
+            continue  # reported as an unknown key
+        if not isinstance(item, bool):
+            read.fail(f"calendar_feeds.{key}", "must be true or false")
+        else:
+            setattr(feeds, key, item)
+    return feeds
 
 
 def _service(read: _Reader, here: str, raw: Any) -> pb.AppointmentType:

@@ -18,10 +18,11 @@ from services.availability.servicer import AvailabilityDeps, AvailabilityService
 SERVICE_NAME = availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name
 
 
-# Secret changes, key management and key look-ups: never for a tenant's own API key.
+# Secret changes, key and feed token management and look-ups: never for a tenant's own API key.
 SERVICE_ONLY = methods(
     SERVICE_NAME, "UpsertClinic", "GetTenantCredentials", "ListTenants", "RotateTenantSecret", "IssueApiKey",
-    "ListApiKeys", "RevokeApiKey", "AuthenticateApiKey",
+    "ListApiKeys", "RevokeApiKey", "AuthenticateApiKey", "IssueFeedToken", "ListFeedTokens", "RevokeFeedToken",
+    "CheckFeedToken",
 )  # fmt: skip
 
 

@@ -23,6 +23,8 @@ from common.timestamps import to_timestamp as timestamp
 from services.availability import phrases, search, slot_ids, validation
 from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
 from services.availability.credentials_repository import CredentialRepository
+from services.availability.feed_repository import FeedTokenRepository
+from services.availability.feed_tokens import FeedTokenRpcs
 from services.availability.refusals import NOT_A_SLOT_TIME, Refusal
 from services.availability.repository import ClinicRepository
 from services.availability.slots import Busy, FreeSlot, is_free_slot, providers_free_at
@@ -68,14 +70,15 @@ class _Cached:
     loaded_at: float
 
 
-class AvailabilityServicer(CredentialRpcs, availability_pb2_grpc.AvailabilityServiceServicer):
+class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.AvailabilityServiceServicer):
     def __init__(self, deps: AvailabilityDeps) -> None:
         self.deps = deps
         self.repository = ClinicRepository(deps.pool)
         credentials = CredentialRepository(deps.pool)
         self.secrets = TenantSecrets(credentials, deps.box, deps.clock)
         self.tenant_keys = LocalTenantKeys(credentials)
-        self.key_cache = CachedTenantKeys(self.tenant_keys.tenant_of)  # what this server's interceptor asks
+        self.key_cache = CachedTenantKeys(self.tenant_keys.grant_of)  # what this server's interceptor asks
+        self.feed_tokens, self.feed_clock = FeedTokenRepository(deps.pool), deps.clock
         self._cache: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 

@@ -31,7 +31,7 @@ SERVICES = {
 SERVICE_ONLY = {
     "AvailabilityService": {
         "UpsertClinic", "GetTenantCredentials", "ListTenants", "RotateTenantSecret", "IssueApiKey", "ListApiKeys",
-        "RevokeApiKey", "AuthenticateApiKey",
+        "RevokeApiKey", "AuthenticateApiKey", "IssueFeedToken", "ListFeedTokens", "RevokeFeedToken", "CheckFeedToken",
     },
     "NotificationService": {"EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts"},
     "ReservationService": {"HandlePatientReply", "RecallToolReply", "KeepToolReply"},
