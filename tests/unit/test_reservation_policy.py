@@ -199,3 +199,28 @@ def test_fixed_refusals_name_real_causes(refusal: Refusal) -> None:
 
     assert common_pb2.FailureCause.Value(f"FAILURE_CAUSE_{refusal.cause}") > 0
     assert refusal.reason == "" or refusal.reason.replace("_", "").isalpha()
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "starts_at", "refusal"),
+    [
+        ("CONFIRMED", "NO_SHOW", NOW, None),  # begun at its start exactly
+        ("CONFIRMED", "COMPLETED", EARLIER, None),
+        ("CONFIRMED", "NO_SHOW", LATER, Refusal("NOT_STARTED")),
+        ("NO_SHOW", "NO_SHOW", EARLIER, None),  # the same outcome again: idempotent
+        ("COMPLETED", "COMPLETED", LATER, None),
+        ("NO_SHOW", "COMPLETED", EARLIER, Refusal("ATTENDANCE_ALREADY_MARKED", "no_show")),
+        ("COMPLETED", "NO_SHOW", EARLIER, Refusal("ATTENDANCE_ALREADY_MARKED", "completed")),
+        ("CANCELED", "NO_SHOW", EARLIER, Refusal("BOOKING_ALREADY_CANCELLED")),
+        ("HELD", "COMPLETED", EARLIER, Refusal("NOT_FOUND", "not_confirmed")),
+        ("BLOCKED", "COMPLETED", EARLIER, Refusal("NOT_FOUND", "not_confirmed")),
+    ],
+)
+def test_attendance_is_marked_once_on_a_confirmed_appointment_that_has_begun(
+    status: str, outcome: str, starts_at: datetime, refusal: Refusal | None
+) -> None:
+    assert policy.attendance_refusal(status, outcome, starts_at, NOW) == refusal
+    if refusal is not None:
+        from booking.common.v1 import common_pb2
+
+        assert common_pb2.FailureCause.Value(f"FAILURE_CAUSE_{refusal.cause}") > 0
