@@ -18,7 +18,7 @@ from booking.reservation.v1 import reservation_pb2 as pb
 from booking.reservation.v1 import reservation_pb2_grpc
 from tests.conftest import Clock, Stack
 from tests.functional.booking import CAUSE, book, load_clinic, phone, tuesday
-from tests.functional.test_schedule import DESK, read_changes, staff_book, week_range
+from tests.functional.test_schedule import DESK, read_changes, week_range
 
 NOTED = pb.StaffAction(actor="desk:anna", reason="did not come")
 
@@ -112,7 +112,7 @@ async def test_mark_attendance_names_a_bad_field(
 
 # --- phones by credential --------------------------------------------------------------------
 async def key_for(stack: Stack, *, patient_phones: bool) -> str:
-    reply = await stack.availability_stub.IssueApiKey(
+    reply: apb.IssueApiKeyResponse = await stack.availability_stub.IssueApiKey(
         apb.IssueApiKeyRequest(tenant_id="acme", label="emr", patient_phones=patient_phones)
     )
     return reply.key
@@ -145,7 +145,9 @@ async def test_a_key_without_patient_phones_sees_them_masked_in_every_reply(
         pb.GetAppointmentRequest(tenant_id="acme", appointment_id=booked.appointment_id), metadata=metadata
     )
     assert got.appointment.patient.phone == masked
-    found = await as_key.FindAppointments(pb.FindAppointmentsRequest(tenant_id="acme", phone=phone(1)), metadata=metadata)
+    found = await as_key.FindAppointments(
+        pb.FindAppointmentsRequest(tenant_id="acme", phone=phone(1)), metadata=metadata
+    )
     assert [a.patient.phone for a in found.appointments] == [masked]
     staff = pb.StaffBookRequest(
         tenant_id="acme", provider_id="p1", service_id="s30", start=listed.appointments[0].slot.end,
