@@ -314,3 +314,104 @@ async def test_staff_reasons_and_actors_are_recorded_in_history(stack: Stack, cl
         "SELECT actor, reason FROM reservation.reservation_events WHERE reservation_id = $1::uuid", other.appointment_id
     )
     assert {tuple(r) for r in rows} == {("", "")}
+
+
+# --- acceptance sizes (issue #17): 1 000 appointments paged; 50 concurrent writers watched --------
+ALL_WEEK = {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+BUSY_CLINIC = {**CLINIC, "providers": [{"id": f"p{n}", "name": f"Dr. {n}", "hours": ALL_WEEK} for n in range(1, 11)]}
+
+
+async def staff_book_many(stack: Stack, times: list[tuple[datetime, str]], at_once: int = 50) -> None:
+    for batch in range(0, len(times), at_once):
+        chunk = times[batch : batch + at_once]
+        replies = await asyncio.gather(
+            *(staff_book(stack, start, n, provider=p) for n, (start, p) in enumerate(chunk, batch))
+        )
+        assert all(r.HasField("appointment") for r in replies), [r.failure for r in replies if r.HasField("failure")]
+
+
+async def page_through(stack: Stack, page_size: int) -> tuple[list[pb.Appointment], list[int]]:
+    """Every appointment of the week, and the size of each page."""
+    seen: list[pb.Appointment] = []
+    sizes: list[int] = []
+    token = ""
+    while True:
+        page = await stack.reservation_stub.ListAppointments(
+            pb.ListAppointmentsRequest(tenant_id="acme", range=week_range(), page_size=page_size, page_token=token)
+        )
+        seen.extend(page.appointments)
+        sizes.append(len(page.appointments))
+        if not page.next_page_token:
+            return seen, sizes
+        token = page.next_page_token
+
+
+async def test_paging_over_1000_appointments_has_no_gap_no_duplicate_a_stable_order_and_bounded_pages(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    await load_clinic(stack, clock)
+    busy = parse_clinic(BUSY_CLINIC, {})
+    await stack.availability_stub.UpsertClinic(apb.UpsertClinicRequest(clinic=busy))
+    times = [
+        (day(d, 9) + timedelta(minutes=30 * i), f"p{p}") for d in range(7) for p in range(1, 11) for i in range(16)
+    ]
+    await staff_book_many(stack, times[:1000])
+    stored = await pool.fetch(
+        "SELECT reservation_id::text AS id FROM reservation.reservations WHERE status = 'CONFIRMED' "
+        "ORDER BY starts_at, reservation_id"
+    )
+    assert len(stored) == 1000
+
+    paged, sizes = await page_through(stack, 137)
+    assert [a.appointment_id for a in paged] == [r["id"] for r in stored]  # no gap, no duplicate, (start, id) order
+    assert sizes == [137] * 7 + [1000 - 7 * 137]
+    again, _ = await page_through(stack, 137)
+    assert [a.appointment_id for a in again] == [a.appointment_id for a in paged]  # stable
+
+    _, capped = await page_through(stack, 100_000)
+    assert capped == [500, 500]  # at most 500 a page, and no empty last page
+    _, default = await page_through(stack, 0)
+    assert default == [50] * 20
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stack.reservation_stub.ListAppointments(
+            pb.ListAppointmentsRequest(tenant_id="acme", range=week_range(), page_size=-1)
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "page_size" in (raised.value.details() or "")
+
+
+async def test_watch_under_50_concurrent_writers_resumed_after_each_disconnect_sees_every_change_once_in_order(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    await load_clinic(stack, clock)
+    times = free_times(50)
+
+    async def writer(n: int, start: datetime, provider: str) -> None:
+        booked = await book(stack, start, n, provider=provider)  # held, confirmed
+        if n % 2:
+            await stack.reservation_stub.StaffCancel(  # and cancelled, for half of them
+                pb.StaffCancelRequest(tenant_id="acme", appointment_id=booked.appointment_id, action=DESK)
+            )
+
+    writing = asyncio.gather(*(writer(n, start, p) for n, (start, p) in enumerate(times)))
+    total = 50 * 2 + 25
+    changes: list[pb.ScheduleChange] = []
+    chunk = 0
+    while len(changes) < total:  # hang up every few changes and resume from the last cursor seen
+        chunk = chunk % 11 + 3
+        changes += await read_changes(stack, changes[-1].cursor if changes else "", min(chunk, total - len(changes)))
+    await writing
+    assert [int(c.cursor) for c in changes] == list(range(1, total + 1))
+    recorded = await pool.fetch(
+        "SELECT seq, reservation_id::text AS id, to_status FROM reservation.reservation_events ORDER BY seq"
+    )
+    assert [(int(c.cursor), c.reservation_id, c.to_status) for c in changes] == [
+        (r["seq"], r["id"], pb.ReservationStatus.Value(f"RESERVATION_STATUS_{r['to_status']}")) for r in recorded
+    ]
+    for reservation_id in {c.reservation_id for c in changes}:
+        kinds = [c.kind for c in changes if c.reservation_id == reservation_id]
+        assert kinds[:2] == [pb.SCHEDULE_CHANGE_KIND_HELD, pb.SCHEDULE_CHANGE_KIND_CONFIRMED]
+        assert kinds[2:] in ([], [pb.SCHEDULE_CHANGE_KIND_CANCELED])
+    more = asyncio.ensure_future(read_changes(stack, changes[-1].cursor, 1))
+    await asyncio.sleep(WATCH_POLL_SECONDS * 1.5)
+    assert not more.done()  # nothing after the last change: the stream waits, it does not repeat
+    more.cancel()
