@@ -36,7 +36,7 @@ def test_the_console_script_is_the_cli_main() -> None:
 def test_top_level_help_lists_every_command_and_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for name in ("run", "migrate", "load-clinic", "tenants", "sms", "vapi", "purge"):
+    for name in ("run", "migrate", "load-clinic", "tenants", "feeds", "sms", "vapi", "purge"):
         assert f"  {name} " in out
     assert "exit codes" in out
 
@@ -55,7 +55,8 @@ HELPS = [
     ["tenants", "issue-key", "--help"], ["tenants", "list-keys", "--help"], ["tenants", "revoke-key", "--help"],
     ["tenants", "rotate-secret", "--help"], ["sms", "--help"], ["sms", "inbox", "--help"], ["vapi", "--help"],
     ["vapi", "tools", "--help"], ["vapi", "prompt", "--help"], ["vapi", "sync", "--help"], ["purge", "--help"],
-    ["purge", "reservation", "--help"], ["purge", "notification", "--help"],
+    ["purge", "reservation", "--help"], ["purge", "notification", "--help"], ["feeds", "--help"],
+    ["feeds", "issue", "--help"], ["feeds", "list", "--help"], ["feeds", "revoke", "--help"],
 ]  # fmt: skip
 
 
@@ -144,3 +145,38 @@ async def test_the_gateway_answers_help_without_starting() -> None:
     code, out, _ = await run("--help", module="gateway")
     assert code == 0
     assert "usage:" in out
+
+
+async def test_feeds_issue_list_and_revoke_a_providers_token_and_tenants_issue_a_key_with_patient_phones(
+    stack: Stack,
+) -> None:
+    from booking.availability.v1 import availability_pb2 as apb
+    from services.availability.clinic_file import parse_clinic
+    from tests.functional.booking import CLINIC
+
+    await stack.availability_stub.UpsertClinic(apb.UpsertClinicRequest(clinic=parse_clinic(CLINIC, {})))
+    target = ["--target", f"127.0.0.1:{stack.availability.port}"]
+    code, out, _ = await run(
+        "feeds", *target, "issue", "acme", "p1", "--label", "phone", "--base-url", "https://b.example"
+    )
+    assert code == 0
+    url = out.split("subscribe to: ")[1].strip()
+    assert url.startswith("https://b.example/ics/acme/p1.ics?token=")
+    token = url.split("token=")[1]
+    checked = await stack.availability_stub.CheckFeedToken(
+        apb.CheckFeedTokenRequest(tenant_id="acme", provider_id="p1", token=token)
+    )
+    assert checked.valid
+    code, out, _ = await run("feeds", *target, "list", "acme")
+    assert code == 0 and "p1" in out and "valid" in out and token not in out
+    code, out, _ = await run("feeds", *target, "revoke", "acme", "p1")
+    assert code == 0 and "revoked 1" in out
+    code, _, err = await run("feeds", *target, "revoke", "acme", "p1")
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    code, _, err = await run("feeds", *target, "issue", "acme", "nobody")
+    assert code == 1 and "refused" in err
+
+    code, out, _ = await run("tenants", *target, "issue-key", "acme", "--patient-phones")
+    assert code == 0 and "sees patient phones" in out and "masked" not in out
+    code, out, _ = await run("tenants", *target, "list-keys", "acme")
+    assert code == 0 and "  phones  " in out
