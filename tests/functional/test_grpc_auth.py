@@ -145,3 +145,49 @@ async def test_health_and_reflection_stay_open(raw_channels: dict[str, grpc.aio.
     for channel in raw_channels.values():
         reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=3)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_the_servicer_knows_the_credentials_scope_and_only_unscoped_keys_get_redacted_replies() -> None:
+    """current_caller() inside a method, and Access.redact applied only to a key without patient_phones,
+    on a real server built by common.grpc_server with one method of its own."""
+    from common.grpc_auth import CachedTenantKeys, Grant, current_caller
+    from common.grpc_server import Access, create_server
+
+    keys = {"bk_acme_" + "a" * 64: Grant("acme", False), "bk_acme_" + "b" * 64: Grant("acme", True)}
+
+    async def resolve(key: str) -> Grant | None:
+        return keys.get(key)
+
+    async def who(request: apb.GetClinicRequest, context: grpc.aio.ServicerContext) -> apb.ListTenantsResponse:
+        caller = current_caller()
+        assert caller is not None
+        return apb.ListTenantsResponse(tenant_ids=[str(caller.tenant), str(caller.patient_phones), "whole"])
+
+    def register(server: grpc.aio.Server) -> None:
+        handler = grpc.unary_unary_rpc_method_handler(
+            who, request_deserializer=apb.GetClinicRequest.FromString,
+            response_serializer=apb.ListTenantsResponse.SerializeToString,
+        )  # fmt: skip
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Who", {"Who": handler}),))
+
+    def redact(reply: Any) -> Any:
+        return apb.ListTenantsResponse(tenant_ids=[*reply.tenant_ids[:2], "masked"])
+
+    service = await create_server("127.0.0.1", 0, register, [], Access(CachedTenantKeys(resolve), redact=redact))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+            ask = channel.unary_unary(
+                "/test.Who/Who", request_serializer=apb.GetClinicRequest.SerializeToString,
+                response_deserializer=apb.ListTenantsResponse.FromString,
+            )  # fmt: skip
+            seen = [
+                list(
+                    (
+                        await ask(apb.GetClinicRequest(tenant_id="acme"), metadata=(("authorization", f"Bearer {c}"),))
+                    ).tenant_ids
+                )
+                for c in (process_security().token, *keys)
+            ]
+    finally:
+        await service.stop(0)
+    assert seen == [["None", "False", "whole"], ["acme", "False", "masked"], ["acme", "True", "whole"]]
