@@ -144,7 +144,7 @@ class CredentialRpcs:
         key_id = await repository.add_key(
             request.tenant_id, api_keys.digest(key), api_keys.shown(key), request.label.strip()[:200],
             request.patient_phones,
-        )
+        )  # fmt: skip
         return pb.IssueApiKeyResponse(key=key, key_id=key_id)
 
     async def ListApiKeys(

@@ -92,9 +92,7 @@ def parser() -> argparse.ArgumentParser:
     issue = commands.add_parser("issue-key", help="issue an API key for a clinic's own systems")
     issue.add_argument("tenant")
     issue.add_argument("--label", default="", help="what the key is for")
-    issue.add_argument(
-        "--patient-phones", action="store_true", help="let the key see patient phones (default: masked)"
-    )
+    issue.add_argument("--patient-phones", action="store_true", help="let the key see patient phones (default: masked)")
     issue.set_defaults(run=issue_key)
     listing = commands.add_parser("list-keys", help="list a tenant's API keys")
     listing.add_argument("tenant")

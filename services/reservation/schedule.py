@@ -309,9 +309,7 @@ class ScheduleRpcs:
 
         return await self._staff(context, "StaffMove", request, pb.StaffMoveResponse, work)
 
-    async def MarkAttendance(
-        self, request: pb.MarkAttendanceRequest, context: Context
-    ) -> pb.MarkAttendanceResponse:
+    async def MarkAttendance(self, request: pb.MarkAttendanceRequest, context: Context) -> pb.MarkAttendanceResponse:
         outcome = status_name(request.status) if request.status in pb.ReservationStatus.values() else ""
         if outcome not in policy.ATTENDANCE_STATUSES:
             await invalid(context, "status: NO_SHOW or COMPLETED")
