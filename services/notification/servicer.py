@@ -23,6 +23,8 @@ KINDS = {
     pb.MESSAGE_KIND_CANCELLATION: "CANCELLATION",
     pb.MESSAGE_KIND_REMINDER: "REMINDER",
     pb.MESSAGE_KIND_RESCHEDULE: "RESCHEDULE",
+    pb.MESSAGE_KIND_WAITLIST_OFFER: "WAITLIST_OFFER",
+    pb.MESSAGE_KIND_WAITLIST_OFFER_EXPIRED: "WAITLIST_OFFER_EXPIRED",
 }
 KIND_TO_PROTO = {v: k for k, v in KINDS.items()}
 STATUSES = {
@@ -115,6 +117,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             body = templates.render(
                 kind, details.clinic_name, service=details.service_name, provider=details.provider_name,
                 start=from_timestamp(details.start), timezone=details.timezone,
+                minutes=details.reply_within_minutes,
             )  # fmt: skip
         if len(body) > MAX_BODY:
             await invalid(context, f"body: longer than {MAX_BODY} characters")

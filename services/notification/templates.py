@@ -47,7 +47,7 @@ def your(service: str) -> str:
 
 def render(
     kind: str, clinic: str, *, service: str = "", provider: str = "", start: datetime | None = None,
-    timezone: str = "UTC", code: str = "",
+    timezone: str = "UTC", code: str = "", minutes: int = 0,
 ) -> str:  # fmt: skip
     prefix = f"{clinic}: " if clinic else ""
     with_provider = f" with {provider}" if provider else ""
@@ -62,4 +62,9 @@ def render(
         return f"{prefix}{your(service)}{with_provider} is moved to {at}. {STOP_HINT}"
     if kind == "REMINDER":
         return f"{prefix}reminder: {your(service)}{with_provider} is on {at}. {STOP_HINT}"
+    if kind == "WAITLIST_OFFER":
+        within = f" within {minutes} minutes" if minutes > 0 else ""
+        return f"{prefix}a time opened up. Reply YES{within} to book {at}{with_provider}, or NO to pass. {STOP_HINT}"
+    if kind == "WAITLIST_OFFER_EXPIRED":
+        return f"{prefix}sorry, the offer of {at} has ended and that time is no longer held for you."
     raise ValueError(f"no template for {kind}")

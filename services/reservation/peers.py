@@ -61,6 +61,13 @@ class Peers:
         call = self._availability().ValidateSlot(request, timeout=SERVICE_TO_SERVICE)
         return await self._answer(context, "availability", call)
 
+    async def find_slots(
+        self, context: grpc.aio.ServicerContext, request: availability_pb2.FindSlotsRequest
+    ) -> availability_pb2.FindSlotsResponse:
+        """Slots, and the days a date phrase means in the clinic's timezone (the waitlist asks for these)."""
+        call = self._availability().FindSlots(request, timeout=SERVICE_TO_SERVICE)
+        return await self._answer(context, "availability", call)
+
     async def rules(
         self, context: grpc.aio.ServicerContext, tenant_id: str, service_id: str
     ) -> availability_pb2.GetBookingRulesResponse:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from booking.reservation.v1 import reservation_pb2 as pb
+from services.reservation.waitlist_replies import offer_reply
 
 if TYPE_CHECKING:
     from services.reservation.servicer import ReservationDeps
@@ -45,7 +46,7 @@ Answer = pb.HandlePatientReplyResponse
 ReplyHandler = Callable[["ReservationDeps", PatientReply], Awaitable[Answer | None]]
 
 # Ordered: the first handler that answers wins. Waitlist offers, then reminders.
-HANDLERS: tuple[ReplyHandler, ...] = ()
+HANDLERS: tuple[ReplyHandler, ...] = (offer_reply,)
 
 
 async def answer(deps: ReservationDeps, reply: PatientReply) -> Answer:

@@ -1,5 +1,5 @@
-"""Wiring of the reservation service: servicer, outbox relay, hold sweeper, retention purge, gRPC server,
-lifecycle."""
+"""Wiring of the reservation service: servicer, outbox relay, hold sweeper, waitlist offer worker,
+retention purge, gRPC server, lifecycle."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from services.reservation.repository import ReservationRepository
 from services.reservation.retention import sweeps
 from services.reservation.servicer import ReservationDeps, ReservationServicer
 from services.reservation.sweeper import HoldSweeper
+from services.reservation.waitlist_offers import OfferWorker
 
 SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name
 
@@ -54,6 +55,7 @@ def sms_relay(deps: ReservationDeps) -> OutboxRelay:
 @dataclass(kw_only=True)
 class ReservationRuntime(BackgroundRuntime):
     relay: OutboxRelay
+    offers: OfferWorker
 
 
 async def create_server(
@@ -63,7 +65,15 @@ async def create_server(
     """Start the server on host:port (port 0 picks a free one) and, unless told not to, its relay, sweeper
     and (when given) retention purge."""
     relay = sms_relay(deps)
-    deps.outbox_written = relay.wake
+    offers = OfferWorker(deps)
+
+    def written() -> None:
+        # A commit that queued a text may also have freed a time (a cancellation, a move, a NO):
+        # both workers look at once; released and expired holds are found by the offer worker's poll.
+        relay.wake()
+        offers.wake()
+
+    deps.outbox_written = written
     servicer = ReservationServicer(deps)
 
     def register(server: grpc.aio.Server) -> None:
@@ -80,9 +90,10 @@ async def create_server(
         tasks.append(asyncio.create_task(relay.run(), name="reservation-outbox-relay"))
         sweeper = HoldSweeper(ReservationRepository(deps.pool), deps.clock)
         tasks.append(asyncio.create_task(sweeper.run(), name="hold-sweeper"))
+        tasks.append(asyncio.create_task(offers.run(), name="waitlist-offers"))
         if purger is not None:
             tasks.append(asyncio.create_task(purger.run(), name="reservation-retention"))
-    return ReservationRuntime(service, tasks, relay=relay)
+    return ReservationRuntime(service, tasks, relay=relay, offers=offers)
 
 
 async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:

@@ -33,6 +33,7 @@ from services.reservation.replies import PatientReply, first_word
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 from services.reservation.schedule import ScheduleRpcs
 from services.reservation.tool_replies import ToolReplyRpcs
+from services.reservation.waitlist import WaitlistRpcs
 
 Rules = availability_pb2.GetBookingRulesResponse
 
@@ -60,7 +61,7 @@ def _start(request: pb.CreateHoldRequest) -> Timestamp | None:
 
 
 class ReservationServicer(
-    AppointmentRpcs, ScheduleRpcs, ToolReplyRpcs, reservation_pb2_grpc.ReservationServiceServicer
+    AppointmentRpcs, ScheduleRpcs, ToolReplyRpcs, WaitlistRpcs, reservation_pb2_grpc.ReservationServiceServicer
 ):
     def __init__(self, deps: ReservationDeps) -> None:
         self.deps = deps
@@ -81,7 +82,11 @@ class ReservationServicer(
             tenant_id=request.tenant_id, phone=phone, body=request.body, message_sid=request.message_sid,
             word=first_word(request.body), received_at=self.deps.clock(),
         )  # fmt: skip
-        return await replies.answer(self.deps, reply)
+        try:
+            return await replies.answer(self.deps, reply)
+        except grpc.aio.AioRpcError as error:  # a peer the answer needs is away: the sender may retry
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"availability service unavailable ({error.code().name})")
+            raise AssertionError("unreachable") from None
 
     # --- holds -----------------------------------------------------------------------------
     async def CreateHold(

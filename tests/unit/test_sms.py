@@ -64,6 +64,22 @@ def test_templates_fit_one_segment() -> None:
     assert "042917" in otp and segments(otp).count == 1
 
 
+def test_waitlist_texts_name_the_time_the_provider_and_the_window_in_one_segment() -> None:
+    start = datetime(2026, 12, 8, 20, 0, tzinfo=UTC)
+    offer = render(
+        "WAITLIST_OFFER", "Acme Dental", provider="Doctor Lee", start=start, timezone="America/New_York", minutes=15
+    )
+    assert offer == (
+        "Acme Dental: a time opened up. Reply YES within 15 minutes to book Tue Dec 8 at 3:00 PM with Doctor Lee, "
+        "or NO to pass. Reply STOP to opt out."
+    )
+    ended = render("WAITLIST_OFFER_EXPIRED", "Acme Dental", start=start, timezone="America/New_York")
+    assert ended == (
+        "Acme Dental: sorry, the offer of Tue Dec 8 at 3:00 PM has ended and that time is no longer held for you."
+    )
+    assert segments(offer).count == 1 and segments(ended).count == 1
+
+
 @pytest.mark.parametrize(
     ("status", "code", "outcome"),
     [
