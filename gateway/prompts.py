@@ -45,6 +45,8 @@ def booking_prompt(clinic: ClinicInfo, now: datetime, *, verification: bool | No
     steps += [
         "Call confirm_booking, then read back the day of the week, the date and the time.",
         "To change or cancel an appointment, call find_appointments first and confirm which one.",
+        "If no offered time suits them, offer the waitlist: call join_waitlist with the days (and part of day) "
+        "they could come; they will get a text when a time frees up.",
     ]
     numbered = "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
     return f"""You are the phone receptionist of {clinic.name}.

@@ -1,4 +1,4 @@
-"""The nine tools as data: the one source for the gateway's assistant-request reply and for
+"""The ten tools as data: the one source for the gateway's assistant-request reply and for
 `python -m gateway.vapi_admin`. Descriptions are written for the model."""
 
 from __future__ import annotations
@@ -105,6 +105,24 @@ TOOLS: list[dict[str, Any]] = [
             {"appointment_id": S, "slot_id": {**S, "description": "slot_id of the new time."}, "start": S},
             ["appointment_id"],
         ),
+    },
+    {
+        "name": "join_waitlist",
+        "description": (
+            "Put the caller on the waitlist when no offered time suits them: when a matching time frees up they get "
+            "a text offering it, held for them for a few minutes; replying YES books it. Needs the caller id or a "
+            "number verified with send_otp/verify_otp; if the result asks for a code, offer to text one."
+        ),
+        "parameters": _obj({
+            "date": {**S, "description": DATE_HELP},
+            "from": {**S, "description": "Start of the days they could come (same formats as date)."},
+            "to": {**S, "description": "End of those days, inclusive."},
+            "part_of_day": {"type": "string", "enum": ["morning", "afternoon", "evening"]},
+            "service": {**S, "description": "The appointment type they want, in their words."},
+            "provider": {**S, "description": "A provider they asked for, if any."},
+            "patient_name": {**S, "description": "The caller's full name."},
+            "phone": {**S, "description": "Only a number they gave and verified by code in this call."},
+        }),
     },
 ]  # fmt: skip
 

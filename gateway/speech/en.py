@@ -25,6 +25,7 @@ SENTENCES: dict[str, str] = {
     "filler_find_appointments": "Let me look up your appointments.",
     "filler_cancel_appointment": "One moment.",
     "filler_reschedule_appointment": "One moment while I move that.",
+    "filler_join_waitlist": "Adding you to the waitlist.",
     "still_working": "Still working on it, thanks for waiting.",
     "request_failed": "Sorry, I couldn't reach the schedule just now.",
     # faults and arguments the tools could not use
@@ -82,6 +83,16 @@ SENTENCES: dict[str, str] = {
     "cancelled": "Done: {appointment} is cancelled.",
     "which_appointment_to_move": "Which appointment would you like to move?",
     "moved": "Done: it's now {appointment}.",
+    # the waitlist: what they wait for, and how an offer reaches them
+    "waitlisted": (
+        "You're on the waitlist for {wanted}. If a time opens up, I'll text {phone} and hold it for you for "
+        "{minutes} minutes; just reply YES to book it."
+    ),
+    "waitlist_days": "any day from {first} to {last}",
+    "waitlist_morning": "{days} in the morning",
+    "waitlist_afternoon": "{days} in the afternoon",
+    "waitlist_evening": "{days} in the evening",
+    "waitlist_with": "{days} with {provider}",
 }
 
 # (cause, reason, tool) -> sentence; "" matches any reason / any tool. See gateway.speech.failure.
@@ -144,6 +155,20 @@ FAILURES: dict[tuple[str, str, str], str] = {
     ("VERIFICATION_REQUIRED", "phone", ""): f"{PRIVACY} Shall I text a code to that number?",
     ("OTP_SEND_LIMIT", "confirmation_resends", ""): RESENDS_USED,
     ("INVALID_PHONE", "no_phone", ""): NO_PHONE_ON_APPOINTMENT,
+    # the waitlist texts offers: only to a number the caller has shown is theirs
+    ("ALREADY_ON_WAITLIST", "", ""): (
+        "You're already on our waitlist for those days; I'll text you when a time opens up."
+    ),
+    ("WAITLIST_LIMIT", "", ""): (
+        "You're already on our waitlist {limit} times, which is the most we keep for one number."
+    ),
+    ("VERIFICATION_REQUIRED", "no_phone", ""): (
+        "I need a mobile number to text you when a time opens up. What's the best number? I'll text you a code "
+        "to confirm it."
+    ),
+    ("VERIFICATION_REQUIRED", "phone", "join_waitlist"): (
+        f"{PRIVACY} Shall I text a code to that number before I add it to the waitlist?"
+    ),
 }
 
 # When a cause has no entry (FAILURE_CAUSE_UNSPECIFIED, or one newer than this table).
@@ -156,4 +181,5 @@ TOOL_FALLBACKS: dict[str, str] = {
     "send_confirmation": "I couldn't send the text.",
     "cancel_appointment": "I couldn't cancel that.",
     "reschedule_appointment": "I couldn't move it.",
+    "join_waitlist": "I couldn't add you to the waitlist.",
 }

@@ -14,6 +14,7 @@ from gateway.tools.availability import check_availability
 from gateway.tools.codes import send_otp, verify_otp
 from gateway.tools.core import ToolContext, ToolResult, refuse, unavailable
 from gateway.tools.holds import confirm_booking, reserve_slot
+from gateway.tools.waitlist import join_waitlist
 
 __all__ = ["TOOLS", "Handler", "ToolContext", "ToolResult", "refuse", "run_tool", "unavailable"]
 
@@ -31,6 +32,7 @@ TOOLS: dict[str, Handler] = {
     "find_appointments": find_appointments,
     "cancel_appointment": cancel_appointment,
     "reschedule_appointment": reschedule_appointment,
+    "join_waitlist": join_waitlist,
 }
 
 # A service's INVALID_ARGUMENT names the field first ("date: ..."); the caller hears what to fix.
@@ -42,6 +44,7 @@ FIELD_SENTENCES = {
     "patient.phone": "phone_invalid",
     "code": "invalid_code",
     "appointment_id": "appointment_not_found",
+    "service_id": "invalid_argument",
 }
 
 

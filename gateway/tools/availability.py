@@ -18,6 +18,7 @@ from gateway.tools.wording import options, slot_data
 TOOL = "check_availability"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PARTS = {"morning": apb.PART_OF_DAY_MORNING, "afternoon": apb.PART_OF_DAY_AFTERNOON, "evening": apb.PART_OF_DAY_EVENING}
+PARTS_BY_VALUE = {value: name for name, value in PARTS.items()}
 DEFAULT_LIMIT = 10  # compact results: the model reads them
 MAX_LIMIT = 50
 

@@ -303,5 +303,5 @@ async def test_assistant_request_gets_a_transient_assistant(client: GatewayClien
     prompt = assistant["model"]["messages"][0]["content"]
     assert "Acme Dental" in prompt and "Today is Monday, November 23rd, 2026" in prompt and "Dental cleaning" in prompt
     names = [t["function"]["name"] for t in assistant["model"]["tools"]]
-    assert len(names) == 9 and all(t["server"]["url"].endswith("/vapi/demo") for t in assistant["model"]["tools"])
+    assert len(names) == 10 and all(t["server"]["url"].endswith("/vapi/demo") for t in assistant["model"]["tools"])
     assert "end-of-call-report" in assistant["serverMessages"]

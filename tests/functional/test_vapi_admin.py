@@ -35,7 +35,7 @@ def test_tool_json_is_valid_for_the_sdk_and_carries_the_tenant() -> None:
     from vapi.tools.types.create_tools_request import CreateToolsRequest_Function
 
     tools = vapi_tools(f"{BASE}/vapi/demo")
-    assert len(tools) == 9
+    assert len(tools) == 10
     for tool in tools:
         model = CreateToolsRequest_Function.model_validate({k: v for k, v in tool.items() if k != "type"})
         assert model.function is not None and model.function.name == tool["function"]["name"]
@@ -48,8 +48,8 @@ def test_tool_json_is_valid_for_the_sdk_and_carries_the_tenant() -> None:
 async def test_sync_creates_attaches_keeps_other_settings_and_is_idempotent(vapi: FakeVapi) -> None:
     out = io.StringIO()
     changes = await sync("demo", "asst-1", BASE, dry_run=False, out=out)
-    assert sum(c.startswith("create tool") for c in changes) == 9
-    assert len(vapi.tools) == 9 and all(t["server"]["url"] == f"{BASE}/vapi/demo" for t in vapi.tools.values())
+    assert sum(c.startswith("create tool") for c in changes) == 10
+    assert len(vapi.tools) == 10 and all(t["server"]["url"] == f"{BASE}/vapi/demo" for t in vapi.tools.values())
     assistant = vapi.assistants["asst-1"]
     assert assistant["model"]["temperature"] == 0.3  # other model settings survive the PATCH
     assert assistant["model"]["messages"][0]["content"] == "You are the front desk of Acme Dental."
@@ -61,7 +61,7 @@ async def test_sync_creates_attaches_keeps_other_settings_and_is_idempotent(vapi
     writes_before = len(vapi.writes)
     assert await sync("demo", "asst-1", BASE, dry_run=False, out=io.StringIO()) == []
     assert len(vapi.writes) == writes_before  # a second run changes nothing
-    assert not [r for r in vapi.requests if r[0] == "POST" and r[1] == "/tool"][9:]
+    assert not [r for r in vapi.requests if r[0] == "POST" and r[1] == "/tool"][10:]
 
 
 async def test_sync_updates_a_changed_tool_in_place(vapi: FakeVapi) -> None:
@@ -70,13 +70,13 @@ async def test_sync_updates_a_changed_tool_in_place(vapi: FakeVapi) -> None:
     tool["function"]["description"] = "edited by hand in the dashboard"
     changes = await sync("demo", "asst-1", BASE, dry_run=False, out=io.StringIO())
     assert changes == [f"update tool {tool['function']['name']}"]
-    assert len(vapi.tools) == 9 and vapi.tools[tool_id]["function"]["description"] != "edited by hand in the dashboard"
+    assert len(vapi.tools) == 10 and vapi.tools[tool_id]["function"]["description"] != "edited by hand in the dashboard"
 
 
 async def test_dry_run_sends_nothing(vapi: FakeVapi) -> None:
     out = io.StringIO()
     changes = await sync("demo", "asst-1", BASE, dry_run=True, out=out)
-    assert len(changes) == 11 and vapi.writes == []
+    assert len(changes) == 12 and vapi.writes == []
     assert "would create tool check_availability" in out.getvalue()
 
 
