@@ -155,7 +155,7 @@ _DAYS: tuple[Rule, ...] = (
     (re.compile(rf"\b(?:el\s+)?proximo\s+({_WD})\b|\b(?:el\s+)?({_WD})\s+(?:que\s+viene|proximo)\b"), r" next \1\2 "),
     (re.compile(rf"\beste\s+({_WD})\b"), r" this \1 "),
     (re.compile(_IN_N), _in_n),
-    (re.compile(r"\bde\s+(?=\d{4}\b)"), " "),
+    (re.compile(rf"\bde\s+(?=\d{{4}}\b)|\bdel?\s+(?=(?:{_WD})\b)"), " "),
     (re.compile(r"\b(?:de|del)\b"), " of "),
     (re.compile(rf"\b({_WD})\s+of\s+(next|this)\s+week\b"), r" \1 \2 week "),
     (re.compile(r"\bel\s+(?=\d|first\b)"), " the "),

@@ -39,13 +39,21 @@ MINUTE_WORDS = {"o'clock": "", "oclock": "", "fifteen": ":15", "thirty": ":30", 
 LAST_AFTERNOON_HOUR = 7  # "at 3" is 3 PM; "at 8" is 8 AM
 _HOUR = rf"(\d{{1,2}}|{'|'.join(HOUR_WORDS)})"
 _LEADS = r"at|after|before|around|about|between|and|from|until|till|than"
+_WORDS = "|".join(sorted(HOUR_WORDS, key=len, reverse=True))
+_CLOCK_WORD = re.compile(rf"\b(?:{_WORDS}|half|quarter)\b")
+_HALF_PAST = re.compile(rf"\bhalf\s+past\s+{_HOUR}\b")
+_QUARTER_PAST = re.compile(rf"\b(?:a\s+)?quarter\s+past\s+{_HOUR}\b")
+_QUARTER_TO = re.compile(rf"\b(?:a\s+)?quarter\s+(?:to|of)\s+{_HOUR}\b")
+_LED_HOUR = re.compile(rf"\b({_LEADS})\s+({_WORDS})(?:\s+({'|'.join(MINUTE_WORDS)}))?(?=\s|$)")
+_HOUR_AM_PM = re.compile(rf"\b({_WORDS})\s+(a\.?m\.?|p\.?m\.?)")
 _NAMED = (("noon", 12), ("midday", 12), ("lunchtime", 12), ("lunch time", 12), ("lunch", 12), ("midnight", 0))
+_NAMED_AT = tuple((re.compile(rf"(?:^|\s)(?:at\s+|around\s+|about\s+)?{word}(?=\s|$)"), hour) for word, hour in _NAMED)
 _CLOCK = r"\d{1,2}(?::\d{2})?(?:\s*(?:a\.?m\.?|p\.?m\.?|o'?clock))?"
 _BOUND_TIME = rf"(noon|midday|lunchtime|lunch|{_CLOCK})"
 _BETWEEN = re.compile(rf"(?:^|\s)between\s+{_BOUND_TIME}\s+and\s+{_BOUND_TIME}(?=\s|$)")
 _ANY_TIME = r"(?:^|\s)(?:any\s*time\s+|sometime\s+)?"
-_AFTER_WORDS = r"(?:after|later\s+than|not\s+before|from|no\s+earlier\s+than)"
-_BEFORE_WORDS = r"(?:before|earlier\s+than|not\s+after|no\s+later\s+than)"
+_AFTER_WORDS = r"(?:(?<!not\s)after|(?<!no\s)later\s+than|not\s+before|from|no\s+earlier\s+than)"
+_BEFORE_WORDS = r"(?:(?<!not\s)before|(?<!no\s)earlier\s+than|not\s+after|no\s+later\s+than)"
 _AFTER = re.compile(rf"{_ANY_TIME}{_AFTER_WORDS}\s+{_BOUND_TIME}(?=\s|$)")
 _BEFORE = re.compile(rf"{_ANY_TIME}{_BEFORE_WORDS}\s+{_BOUND_TIME}(?=\s|$)")
 _TIME = re.compile(
@@ -83,19 +91,13 @@ def spell_clock(text: str) -> str:
     def hour(word: str) -> int:
         return int(word) if word.isdecimal() else HOUR_WORDS[word]
 
-    text = re.sub(rf"\bhalf\s+past\s+{_HOUR}\b", lambda m: f"{hour(m.group(1))}:30", text)
-    text = re.sub(rf"\b(?:a\s+)?quarter\s+past\s+{_HOUR}\b", lambda m: f"{hour(m.group(1))}:15", text)
-    text = re.sub(
-        rf"\b(?:a\s+)?quarter\s+(?:to|of)\s+{_HOUR}\b", lambda m: f"{(hour(m.group(1)) - 2) % 12 + 1}:45", text
-    )
-    words = "|".join(HOUR_WORDS)
-    minutes = "|".join(MINUTE_WORDS)
-    text = re.sub(
-        rf"\b({_LEADS})\s+({words})(?:\s+({minutes}))?(?=\s|$)",
-        lambda m: f"{m.group(1)} {HOUR_WORDS[m.group(2)]}{MINUTE_WORDS[m.group(3) or 'oclock']}",
-        text,
-    )
-    return re.sub(rf"\b({words})\s+(a\.?m\.?|p\.?m\.?)", lambda m: f"{HOUR_WORDS[m.group(1)]} {m.group(2)}", text)
+    if not _CLOCK_WORD.search(text):
+        return text  # most phrases: nothing to spell
+    text = _HALF_PAST.sub(lambda m: f"{hour(m.group(1))}:30", text)
+    text = _QUARTER_PAST.sub(lambda m: f"{hour(m.group(1))}:15", text)
+    text = _QUARTER_TO.sub(lambda m: f"{(hour(m.group(1)) - 2) % 12 + 1}:45", text)
+    text = _LED_HOUR.sub(lambda m: f"{m.group(1)} {HOUR_WORDS[m.group(2)]}{MINUTE_WORDS[m.group(3) or 'oclock']}", text)
+    return _HOUR_AM_PM.sub(lambda m: f"{HOUR_WORDS[m.group(1)]} {m.group(2)}", text)
 
 
 def _clock(said: str, evening: bool) -> time:
@@ -148,8 +150,7 @@ def _take_part_of_day(text: str) -> tuple[str, PartOfDay | None]:
 
 def _take_time(text: str, evening: bool) -> tuple[str, time | None]:
     """Pull a time of day ("at 3 pm", "15:30", "noon") out of the phrase."""
-    for word, hour in _NAMED:
-        pattern = re.compile(rf"(?:^|\s)(?:at\s+|around\s+|about\s+)?{word}(?=\s|$)")
+    for pattern, hour in _NAMED_AT:
         if pattern.search(text):
             return _spaced(pattern.sub(" ", text)), time(hour, 0)
     for match in _TIME.finditer(text):
