@@ -1,15 +1,17 @@
 """More date phrases, English and Spanish, each with an oracle: what it must mean for a given
 "today", written from the calendar rules (tests/unit/test_phrases_grammar.py's arithmetic), not
-by running the grammar. Used by test_phrases_tables.py and by bench/phrase_counts.py.
+by running the grammar. Used by test_phrases_tables.py, test_phrases_properties.py and
+bench/phrase_counts.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from services.availability.phrases import PartOfDay, Reading
+from services.availability.calendar_words import PartOfDay
 from tests.unit.test_phrases_grammar import (
     DAYS,
     MISMATCH,
@@ -30,9 +32,11 @@ from tests.unit.test_phrases_grammar import (
     single,
 )
 
-EN_US = Reading("en", day_first=False)
-EN_GB = Reading("en", day_first=True)
-ES = Reading("es", day_first=True)
+# (language, day first): how the clinic reads the phrase (phrases.Reading; plain here so that
+# bench/phrase_counts.py can run these tables against a grammar from before Reading existed).
+EN_US = ("en", False)
+EN_GB = ("en", True)
+ES = ("es", True)
 MORNING, AFTERNOON, EVENING = PartOfDay.MORNING, PartOfDay.AFTERNOON, PartOfDay.EVENING
 
 
@@ -40,7 +44,7 @@ MORNING, AFTERNOON, EVENING = PartOfDay.MORNING, PartOfDay.AFTERNOON, PartOfDay.
 class Row:
     phrase: str
     oracle: Oracle
-    reading: Reading = EN_US
+    reading: tuple[str, bool] = EN_US
     part: PartOfDay | None = None
     at: time | None = None
     after: time | None = None
@@ -120,6 +124,25 @@ def nth_of_month(day: int, weekday: int) -> Oracle:
         return found if isinstance(found, str) or found[0].weekday() == weekday else MISMATCH
 
     return oracle
+
+
+# --- the todays: late at night in Los Angeles, every other day of 2026, DST and month ends -----------
+LA = ZoneInfo("America/Los_Angeles")
+LATE = time(23, 30)
+DST_CHANGES = (date(2026, 3, 8), date(2026, 11, 1))
+SPECIAL_TODAYS = sorted(
+    {d + timedelta(days=n) for d in DST_CHANGES for n in (-2, -1, 0, 1, 2)}
+    | {date(2026, m, 1) for m in range(1, 13)}
+    | {last_day(2026, m) for m in range(1, 13)}
+)
+TODAYS = sorted({date(2026, 1, 1) + timedelta(days=n) for n in range(0, 365, 2)} | set(SPECIAL_TODAYS))
+
+
+def clinic_now(today: date) -> datetime:
+    """23:30 in Los Angeles on `today`, read from a UTC clock (where it is already tomorrow)."""
+    utc = datetime.combine(today, LATE, tzinfo=LA).astimezone(UTC)
+    assert utc.date() == today + timedelta(days=1)
+    return utc.astimezone(LA)
 
 
 # --- English -----------------------------------------------------------------------------------------

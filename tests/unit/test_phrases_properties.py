@@ -11,12 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.availability.phrases import DateMismatch, DateRequest, PhraseError, Reading, resolve
-from tests.unit.phrase_tables import DIAS, DIAS_SIN_ACENTO, ENGLISH, ES, MESES, SPANISH, Row
+from tests.unit import phrase_tables
+from tests.unit.phrase_tables import DIAS, DIAS_SIN_ACENTO, ENGLISH, MESES, SPANISH, Row
 from tests.unit.test_phrases_grammar import DAYS, MONTHS, TABLE
 
 ZONES = [ZoneInfo(name) for name in ("America/Los_Angeles", "America/New_York", "America/Mexico_City",
                                      "Europe/Madrid", "Pacific/Auckland", "Pacific/Honolulu")]  # fmt: skip
 EN = Reading("en")
+ES = Reading(*phrase_tables.ES)
 SUFFIXES = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
 # Rows without an explicit year: none may resolve to a day before today unless refused as past.
 UNDATED = [Row(p, o) for p, o in TABLE if "2027" not in p] + [
@@ -36,7 +38,7 @@ def at(today: date, when: time, zone: ZoneInfo) -> datetime:
 @given(row=st.sampled_from(UNDATED), today=todays, when=clock, zone=zones)
 def test_never_a_past_date(row: Row, today: date, when: time, zone: ZoneInfo) -> None:
     try:
-        request = resolve(row.phrase, at(today, when, zone), row.reading)
+        request = resolve(row.phrase, at(today, when, zone), Reading(*row.reading))
     except DateMismatch:
         return
     assert request.in_past or request.start >= today, (row.phrase, today, request)

@@ -1,43 +1,25 @@
 """English and Spanish date phrases against their oracles, for many "todays" of 2026 (pure, no I/O).
 
 Every call is made late at night in Los Angeles (23:30, already the next day in UTC), as the
-service does it: the UTC clock turned into the clinic's zone. The todays are every other day of
-2026 plus every day around the DST changes and every month's first and last day, so each phrase
-crosses DST, month and year ends.
+service does it: the UTC clock turned into the clinic's zone. The todays (phrase_tables.TODAYS)
+are every other day of 2026 plus every day around the DST changes and every month's first and
+last day, so each phrase crosses DST, month and year ends.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 import pytest
 
-from services.availability.phrases import DateMismatch, PhraseError, resolve
-from tests.unit.phrase_tables import ENGLISH, SPANISH, Row, last_day
+from services.availability.phrases import DateMismatch, PhraseError, Reading, resolve
+from tests.unit.phrase_tables import DST_CHANGES, ENGLISH, ES, LA, SPANISH, TODAYS, Row, clinic_now, last_day
 from tests.unit.test_phrases_grammar import ATTACHED, ATTACHED_TO, MISMATCH, PAST, TABLE, Expected
-
-LA = ZoneInfo("America/Los_Angeles")
-LATE = time(23, 30)
-DST_CHANGES = (date(2026, 3, 8), date(2026, 11, 1))
-SPECIAL_TODAYS = sorted(
-    {d + timedelta(days=n) for d in DST_CHANGES for n in (-2, -1, 0, 1, 2)}
-    | {date(2026, m, 1) for m in range(1, 13)}
-    | {last_day(2026, m) for m in range(1, 13)}
-)
-TODAYS = sorted({date(2026, 1, 1) + timedelta(days=n) for n in range(0, 365, 2)} | set(SPECIAL_TODAYS))
-
-
-def clinic_now(today: date) -> datetime:
-    """23:30 in Los Angeles on `today`, read from a UTC clock (where it is already tomorrow)."""
-    utc = datetime.combine(today, LATE, tzinfo=LA).astimezone(UTC)
-    assert utc.date() == today + timedelta(days=1)
-    return utc.astimezone(LA)
 
 
 def got(row: Row, today: date) -> Expected:
     try:
-        request = resolve(row.phrase, clinic_now(today), row.reading)
+        request = resolve(row.phrase, clinic_now(today), Reading(*row.reading))
     except DateMismatch:
         return MISMATCH
     except PhraseError as error:
@@ -84,7 +66,7 @@ def test_spanish_phrase_on_many_days(row: Row) -> None:
 def test_spanish_weekday_and_date_that_disagree_name_the_weekday_said() -> None:
     now = datetime(2026, 11, 1, 9, 0, tzinfo=LA)  # Sunday; November 4th is a Wednesday
     with pytest.raises(DateMismatch) as caught:
-        resolve("el martes 4", now, SPANISH[0].reading)
+        resolve("el martes 4", now, Reading(*ES))
     assert (caught.value.said_weekday, caught.value.day) == (1, date(2026, 11, 4))
 
 
@@ -94,4 +76,4 @@ def test_spanish_weekday_and_date_that_disagree_name_the_weekday_said() -> None:
 )
 def test_a_late_call_reads_the_clinics_date_not_utcs(phrase: str, expected: date) -> None:
     now = clinic_now(date(2026, 12, 31))  # 2027-01-01 07:30 UTC
-    assert resolve(phrase, now, SPANISH[0].reading).start == expected
+    assert resolve(phrase, now, Reading(*ES)).start == expected
