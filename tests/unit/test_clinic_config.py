@@ -9,6 +9,8 @@ import pytest
 
 from services.availability.clinic import ClinicConfigError, build_clinic
 from services.availability.clinic_file import load_clinic_file, parse_clinic
+from services.availability.language import day_first as reads_day_first
+from services.availability.language import language_of
 from tests.unit.clinics import clinic_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,3 +126,13 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 def test_locale_is_read_checked_and_made_canonical(said: str | None, stored: str) -> None:
     data = clinic_dict() if said is None else clinic_dict(locale=said)
     assert build_clinic(parse_clinic(data, {})).locale == stored
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "day_first"),
+    [("en-US", "en", False), ("en", "en", False), ("en-GB", "en", True), ("es-US", "es", True),
+     ("en-US", "es", True), ("es-MX", "en", True)],
+)  # fmt: skip
+def test_numeric_dates_are_month_first_only_in_english_in_the_us(locale: str, language: str, day_first: bool) -> None:
+    assert language_of(locale) in ("en", "es") and language_of("fr") is None and language_of("es-MX") == "es"
+    assert reads_day_first(locale, language) is day_first

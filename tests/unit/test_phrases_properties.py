@@ -54,6 +54,7 @@ def _english_weekday_dates(weekday: int, day: int, month: int) -> list[str]:
         f"{name} {day} {month_name}",
         f"{name} {month}/{day}",
         f"{name} {month_name[:3]} {day} at 3 pm",
+        f"{name[:3]} 2027/{month}/{day}",  # the fallback library's reading, checked as ours
     ]
 
 
