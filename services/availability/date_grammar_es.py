@@ -18,7 +18,7 @@ the grammar's own phrases, which then mean what they mean in English (see `phras
 - "el primer lunes del mes que viene", "el último viernes de marzo", "el primero del mes que viene".
 - Times: "a las tres y media" (3:30 PM: hours 1 to 7 are the afternoon's), "a las diez de la
   mañana", "a las ocho de la tarde", "a las cuatro menos cuarto", "a la una", "a mediodía",
-  "después de las 4", "antes del mediodía", "entre las 2 y las 4", "sobre las 10".
+  "después de las 4", "antes del mediodía", "entre las 2 y las 4", "de las 2 a las 4", "sobre las 10".
 - Parts of the day: "por la mañana", "en la tarde", "por la noche", "esta tarde", "esta noche",
   "a primera hora" (the morning).
 """
@@ -46,8 +46,8 @@ _CLOCK_LEADS = {
     "como a": "around",
     "despues de": "after",
     "antes de": "before",
-    "a partir de": "from",
-    "desde": "from",
+    "a partir de": "after",
+    "desde": "after",
 }
 _WD = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _NEXT_WEEK = r"\b(?:la\s+)?(?:semana\s+que\s+viene|proxima\s+semana|semana\s+proxima|semana\s+siguiente)"
@@ -91,6 +91,7 @@ _LEADS = "|".join(lead.replace(" ", r"\s+") for lead in _CLOCK_LEADS)
 _MEAL = r"(?:de\s+comer|del\s+almuerzo|de\s+la\s+comida)"
 _TIMES: tuple[Rule, ...] = (
     (re.compile(rf"\bentre\s+{_CLOCK}\s+y\s+{_CLOCK}"), _between),
+    (re.compile(rf"\bde\s+{_CLOCK}\s+a\s+{_CLOCK}"), _between),
     (re.compile(rf"\b({_LEADS})\s+{_CLOCK}"), _led_clock),
     (re.compile(r"\bantes\s+del\s+medio\s*dia\b"), " before noon "),
     (re.compile(r"\bdespues\s+del\s+medio\s*dia\b"), " after noon "),

@@ -6,9 +6,9 @@ Meanings chosen:
   12 said with "afternoon" or "evening" ("at 8 in the evening").
 - "noon", "midday", "lunchtime", "around noon": 12 PM; "midnight": 12 AM.
 - Clock words: "three", "half past three", "quarter past 10", "quarter to 4", "three thirty".
-- "after 4", "after 4 pm", "later than 3", "not before 10", "from 2 pm": times from then on;
+- "after 4", "after 4 pm", "later than 3", "not before 10", "from 2 pm on": times from then on;
   "before noon", "before 10", "earlier than 11", "not after 3": times before then; "between 2 and
-  4": both. "after lunch" is from 1 PM, "before lunch" before 12 PM.
+  4", "from 2 to 4": both; "until 3": before. "after lunch" is from 1 PM, "before lunch" before 12 PM.
 - Parts of the day: "morning", "in the afternoon", "this evening", "tonight" (today's evening),
   "first thing" (the morning), "early/late morning", "the morning of ...".
 """
@@ -50,11 +50,12 @@ _NAMED = (("noon", 12), ("midday", 12), ("lunchtime", 12), ("lunch time", 12), (
 _NAMED_AT = tuple((re.compile(rf"(?:^|\s)(?:at\s+|around\s+|about\s+)?{word}(?=\s|$)"), hour) for word, hour in _NAMED)
 _CLOCK = r"\d{1,2}(?::\d{2})?(?:\s*(?:a\.?m\.?|p\.?m\.?|o'?clock))?"
 _BOUND_TIME = rf"(noon|midday|lunchtime|lunch|{_CLOCK})"
-_BETWEEN = re.compile(rf"(?:^|\s)between\s+{_BOUND_TIME}\s+and\s+{_BOUND_TIME}(?=\s|$)")
+_BETWEEN = re.compile(rf"(?:^|\s)(?:between|from)\s+{_BOUND_TIME}\s+(?:and|to|until|till)\s+{_BOUND_TIME}(?=\s|$)")
 _ANY_TIME = r"(?:^|\s)(?:any\s*time\s+|sometime\s+)?"
-_AFTER_WORDS = r"(?:(?<!not\s)after|(?<!no\s)later\s+than|not\s+before|from|no\s+earlier\s+than)"
-_BEFORE_WORDS = r"(?:(?<!not\s)before|(?<!no\s)earlier\s+than|not\s+after|no\s+later\s+than)"
-_AFTER = re.compile(rf"{_ANY_TIME}{_AFTER_WORDS}\s+{_BOUND_TIME}(?=\s|$)")
+_AFTER_WORDS = r"(?:(?<!not\s)after|(?<!no\s)later\s+than|not\s+before|no\s+earlier\s+than)"
+_BEFORE_WORDS = r"(?:(?<!not\s)before|until|till|(?<!no\s)earlier\s+than|not\s+after|no\s+later\s+than)"
+# "from" only with "on" ("from 2 pm on"): "a week from 12 December" is a day, not a time
+_AFTER = re.compile(rf"{_ANY_TIME}(?:{_AFTER_WORDS}\s+{_BOUND_TIME}|from\s+{_BOUND_TIME}\s+on(?:wards)?)(?=\s|$)")
 _BEFORE = re.compile(rf"{_ANY_TIME}{_BEFORE_WORDS}\s+{_BOUND_TIME}(?=\s|$)")
 _TIME = re.compile(
     r"(?:^|\s)(?:at\s+|around\s+|about\s+)?(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?(?=\s|$)"
@@ -131,7 +132,7 @@ def _take_bounds(text: str, evening: bool) -> tuple[str, time | None, time | Non
     for pattern in (_AFTER, _BEFORE):
         match = pattern.search(text)
         if match:
-            said = match.group(1)
+            said = next(group for group in match.groups() if group)
             value = time(13, 0) if said == "lunch" and pattern is _AFTER else _clock(said, evening)
             after, before = (value, before) if pattern is _AFTER else (after, value)
             text = _spaced(text[: match.start()] + " " + text[match.end() :])
