@@ -37,6 +37,9 @@ class DateRequest:
     at: time | None = None
     # An explicit date before today: refuse and offer the nearest valid days.
     in_past: bool = False
+    # "after 4", "before noon": only times from `after` on and before `before` (clinic-local).
+    after: time | None = None
+    before: time | None = None
 
 
 WEEKDAYS = {

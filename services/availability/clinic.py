@@ -17,6 +17,7 @@ import phonenumbers
 
 from booking.availability.v1 import availability_pb2 as pb
 from common.rules import DEFAULT_HOLD_MINUTES, MAX_HOLD_MINUTES
+from services.availability.language import DEFAULT_LOCALE, canonical_locale, locale_problem
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
@@ -142,6 +143,7 @@ class Clinic:
     providers: dict[str, Provider]
     holidays: tuple[DateException, ...] = field(default=())
     sms_countries: tuple[str, ...] = field(default=())
+    locale: str = DEFAULT_LOCALE  # BCP 47, en-* or es-*: the default language of phrases and texts
 
     def service(self, service_id: str) -> AppointmentType | None:
         if not service_id:
@@ -270,6 +272,7 @@ def build_clinic(config: pb.ClinicConfig, *, stored: bool = False) -> Clinic:
         providers=providers,
         holidays=holidays,
         sms_countries=tuple(config.sms_countries) or (region,),
+        locale=canonical_locale(config.locale) or DEFAULT_LOCALE,
     )
 
 
@@ -293,6 +296,8 @@ def _check_clinic(check: _Checker, config: pb.ClinicConfig, stored: bool) -> tup
     for index, country in enumerate(config.sms_countries):
         if country not in phonenumbers.SUPPORTED_REGIONS:
             check.fail(f"sms_countries[{index}]", f"{country!r} is not a phone region code such as US or GB")
+    if problem := locale_problem(config.locale):
+        check.fail("locale", problem)
     return zone, region
 
 

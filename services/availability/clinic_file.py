@@ -44,6 +44,7 @@ TOP_KEYS = {
     "holidays",
     "sms_countries",
     "calendar_feeds",
+    "locale",
 }
 FEED_KEYS = {"patient_names"}
 SERVICE_KEYS = {
@@ -178,6 +179,7 @@ def parse_clinic(data: Any, env: Mapping[str, str]) -> pb.ClinicConfig:
         timezone=read.text("timezone", top.get("timezone")),
         phone=read.text("phone", top.get("phone")),
         default_region=read.text("default_region", top.get("default_region")),
+        locale=read.text("locale", top.get("locale")),
         rules=read.rules("rules", top.get("rules")),
     )
     config.secret = _secret(read, top, env)

@@ -9,7 +9,9 @@ kind. Our relative rules (the assistant reads the date back, so a wrong guess su
   without the weekday (the nearest 14th not past; the nearest January 9th not past, unless a year
   is said); when its weekday is not the one said, `DateMismatch` (never another weekday, never a
   guess at which of the two the caller meant).
-- "1/9", "1/9/2027", "1/9/27": US order, month first; a two-digit year is 20xx.
+- "1/9", "1/9/2027", "1/9/27", "1-9", "1.9": month first (`phrases.resolve` swaps the numbers
+  first where the clinic reads the day first); when only one order is a date ("13/5", "5/13"),
+  that one; a two-digit year is 20xx.
 - "this coming Friday", "the coming Friday", "upcoming Friday": as "Friday" (today included).
 - "Friday next week": as "next Friday"; "Friday this week": as "Friday".
 - "Friday after next", "the Friday after next": a week after "next Friday".
@@ -47,7 +49,7 @@ from services.availability.calendar_words import (
 
 DayOf = Callable[[str, date], DateRequest]
 
-_NUMERIC = re.compile(r"^(?:on\s+)?(?:the\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?$")
+_NUMERIC = re.compile(r"^(?:on\s+)?(?:the\s+)?(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{4}|\d{2}))?$")
 _WEEKDAY_FIRST = re.compile(r"^(?:on\s+)?(\w+)\s+(.+)$")
 _AFTER_NEXT = re.compile(r"^(?:the\s+)?(\w+)\s+after\s+next$")
 _COMING = re.compile(r"^(?:this\s+coming|the\s+coming|upcoming|this\s+upcoming)\s+(\w+)$")
@@ -67,7 +69,9 @@ def numeric(text: str, today: date, _: DayOf) -> DateRequest | None:
     match = _NUMERIC.match(text)
     if not match:
         return None
-    month, day, year = int(match.group(1)), int(match.group(2)), match.group(3)
+    month, day, year = int(match.group(1)), int(match.group(3)), match.group(4)
+    if month > 12 >= day:  # only one order is a date ("13/5"): that one
+        month, day = day, month
     if not 1 <= month <= 12:
         raise PhraseError(f"there is no month {month}")
     full_year = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
@@ -155,6 +159,8 @@ def of_month(text: str, today: date, _: DayOf) -> DateRequest | None:
     year, month_number, fixed_year = month
     if weekday_text is None:
         found = safe_date(year, month_number, nth)
+        if found < today and not fixed_year:  # "the 15th of March" said in April: next year's
+            found = safe_date(year + 1, month_number, nth)
         return DateRequest(found, found, in_past=found < today)
     found = nth_weekday(year, month_number, WEEKDAYS[weekday_text], nth)
     if found < today and not fixed_year:

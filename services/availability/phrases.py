@@ -14,22 +14,28 @@ Meanings chosen (the assistant is told to read the date back, so ambiguity surfa
 - "the 3rd": this month's 3rd if not past, else the next month that has that day.
 - "this morning/afternoon/evening", "tonight": today, with a part of day; a part of day may
   follow any date ("tomorrow afternoon", "Friday morning").
-- "at 3 pm", "3:30pm", "15:00", "noon": a time of day on the resolved date (today if none).
+- "at 3 pm", "3:30pm", "15:00", "noon": a time of day on the resolved date (today if none);
+  "after 4", "before noon": a bound on the times; see `spoken_times` for every time word.
 - ISO datetimes with an offset are converted to the clinic's zone; without one they are
   read as the clinic's local time.
-- "first thing" is the morning; "around noon", "lunchtime" are 12 PM; "at 3:30" is 3:30 PM
-  (an hour from 1 to 7 without AM/PM is the afternoon's).
 - Phrases built on other phrases (weekday + date and DATE_MISMATCH, "1/9", "Friday after next",
-  "a week from Friday", "the first Monday of next month"...): see `date_grammar`.
+  "a week from Friday", "the first Monday of next month"...): see `date_grammar`; spans ("early
+  next week", "the end of the month", "the week of the 14th"): see `date_spans`.
+- Numeric dates: month first unless the clinic reads the day first (`Reading.day_first`).
+- Spanish (`Reading.language == "es"`): rewritten into these phrases by `date_grammar_es`, so
+  both languages follow one set of rules.
+- Only when none of our rules reads a phrase, a well-kept library may read it as an absolute
+  date (`absolute_dates`); relative phrases are never left to it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from services.availability import date_grammar
+from services.availability import absolute_dates, date_grammar, date_grammar_es, date_spans
 from services.availability.calendar_words import (
     MONTHS,
     ORDINAL_WORDS,
@@ -45,8 +51,9 @@ from services.availability.calendar_words import (
     safe_date,
     span_days,
 )
+from services.availability.spoken_times import take_times
 
-__all__ = ["WEEKDAY_NAMES", "DateMismatch", "DateRequest", "PartOfDay", "PhraseError", "resolve"]
+__all__ = ["WEEKDAY_NAMES", "DateMismatch", "DateRequest", "PartOfDay", "PhraseError", "Reading", "resolve"]
 
 
 _ISO_DATETIME = re.compile(
@@ -58,65 +65,18 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s*(\d{4}))?"
 _MONTH_DAY = re.compile(rf"^(?:on\s+)?({_MONTH_NAMES})\.?\s+(?:the\s+)?{_DAY}{_YEAR}$")
 _DAY_MONTH = re.compile(rf"^(?:on\s+)?(?:the\s+)?{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\.?{_YEAR}$")
-_DAY_ONLY = re.compile(r"^(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)$|^(?:on\s+)?the\s+([a-z]+(?: [a-z]+)?)$")
-_TIME = re.compile(
-    r"(?:^|\s)(?:at\s+|around\s+|about\s+)?(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?(?=\s|$)"
-)
-_IN_N = re.compile(r"^in\s+(.+?)\s+(day|days|week|weeks|fortnight)$")
-_PARTS = (
-    (re.compile(r"\bfirst\s+thing(?:\s+in\s+the\s+morning)?\b"), PartOfDay.MORNING),
-    (re.compile(r"\b(?:in\s+the\s+)?morning\b"), PartOfDay.MORNING),
-    (re.compile(r"\b(?:in\s+the\s+)?afternoon\b"), PartOfDay.AFTERNOON),
-    (re.compile(r"\b(?:in\s+the\s+)?evening\b"), PartOfDay.EVENING),
-    (re.compile(r"\btonight\b"), PartOfDay.EVENING),
-)
+_DAY_ONLY = re.compile(r"^(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)?$|^(?:on\s+)?the\s+([a-z]+(?: [a-z]+)?)$")
+_NUMERIC_DATE = re.compile(r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})(\2\d{2,4})?(?![\d/.-])")
+_IN_N = re.compile(r"^in\s+(?!the\s)(.+?)\s+(day|days|week|weeks|fortnight)$")
 
 
 def _normalise(text: str) -> str:
     text = text.strip().lower()
-    text = re.sub(r"[!?;\"]", " ", text)
+    text = re.sub(r"[!?;\"¿¡]", " ", text)
     text = re.sub(r",(?!\s*\d{4})", " ", text)  # keep "Jan 15, 2027"
     text = text.rstrip(".")
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # "twenty-first"
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _take_time(text: str) -> tuple[str, time | None]:
-    """Pull a time of day ("at 3 pm", "15:30", "noon") out of the phrase."""
-    named = (("noon", 12), ("midday", 12), ("lunchtime", 12), ("lunch time", 12), ("lunch", 12), ("midnight", 0))
-    for word, hour in named:
-        pattern = re.compile(rf"(?:^|\s)(?:at\s+|around\s+|about\s+)?{word}(?=\s|$)")
-        value = time(hour, 0)
-        if pattern.search(text):
-            return pattern.sub(" ", text).strip(), value
-    for match in _TIME.finditer(text):
-        hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), match.group(3)
-        has_at = match.group(0).strip().split()[0] in ("at", "around", "about")
-        if suffix is None and match.group(2) is None and not has_at:
-            continue  # a bare number is a day ("the 3rd" is handled elsewhere), not a time
-        if minute > 59:
-            raise PhraseError("minutes must be below 60")
-        if suffix and suffix.startswith(("a", "p")):
-            if not 1 <= hour <= 12:
-                raise PhraseError(f"{hour} is not an hour on a 12-hour clock")
-            hour = hour % 12 + (12 if suffix.startswith("p") else 0)
-        elif suffix is None and has_at and 1 <= hour <= 7:
-            hour += 12  # "at 3", "at 3:30": clinics are open at 3 pm, not 3 am
-        if hour > 23:
-            raise PhraseError(f"{hour} is not an hour of the day")
-        rest = (text[: match.start()] + " " + text[match.end() :]).strip()
-        return re.sub(r"\s+", " ", rest), time(hour, minute)
-    return text, None
-
-
-def _take_part_of_day(text: str) -> tuple[str, PartOfDay | None]:
-    for pattern, part in _PARTS:
-        if pattern.search(text):
-            rest = pattern.sub(" ", text)
-            if part is PartOfDay.EVENING and "tonight" in text:
-                rest = rest + " today"
-            return re.sub(r"\s+", " ", rest).strip(), part
-    return text, None
 
 
 def _iso(text: str, now: datetime) -> DateRequest | None:
@@ -149,7 +109,18 @@ def _iso(text: str, now: datetime) -> DateRequest | None:
     return None
 
 
-def resolve(phrase: str, now: datetime) -> DateRequest:
+@dataclass(frozen=True)
+class Reading:
+    """How a clinic reads phrases: their language ("en", "es") and whether "1/9" is day first."""
+
+    language: str = "en"
+    day_first: bool = False
+
+
+ENGLISH_US = Reading()
+
+
+def resolve(phrase: str, now: datetime, reading: Reading = ENGLISH_US) -> DateRequest:
     """Resolve a spoken or ISO date phrase at `now` (an aware datetime in the clinic's zone)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (the clinic's zone)")
@@ -158,15 +129,33 @@ def resolve(phrase: str, now: datetime) -> DateRequest:
     iso = _iso(text, now)
     if iso is not None:
         return iso
-
-    text, part = _take_part_of_day(text)
-    text, at = _take_time(text)
+    if reading.language == "es":
+        text = date_grammar_es.to_grammar(text)
+    if reading.day_first:  # "15/12": read as the grammar's month-first "12/15"
+        text = _NUMERIC_DATE.sub(lambda m: f"{m.group(3)}{m.group(2)}{m.group(1)}{m.group(4) or ''}", text)
+    text, said = take_times(text)
     text = re.sub(r"^(?:on|for|this|the)\s+(?=(today|tomorrow|day after))", "", text).strip()
     try:
         request = _resolve_day(text, today)
     except OverflowError:  # "in 999999 days": past the last date the calendar has
         raise PhraseError(f"{text!r} is beyond the calendar") from None
-    return DateRequest(request.start, request.end, part or request.part_of_day, at, request.in_past)
+    except DateMismatch:
+        raise
+    except PhraseError:
+        # Absolute dates our grammar does not know ("2026/12/15", "15 dic. 2026"): a library's reading.
+        fallback = absolute_dates.read(text, today, reading.language, reading.day_first)
+        if fallback is None:
+            raise
+        request = fallback
+    return DateRequest(
+        request.start,
+        request.end,
+        said.part or request.part_of_day,
+        said.at,
+        request.in_past,
+        said.after,
+        said.before,
+    )
 
 
 def _this_weekend(today: date) -> DateRequest:
@@ -258,7 +247,7 @@ def _resolve_day(text: str, today: date) -> DateRequest:
         found = reader(text, today)
         if found is not None:
             return found
-    for built_on in date_grammar.READERS:  # phrases built on other phrases
+    for built_on in (*date_grammar.READERS, *date_spans.READERS):  # phrases built on other phrases
         found = built_on(text, today, _resolve_day)
         if found is not None:
             return found

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from services.availability.clinic import AppointmentType, Clinic
 from services.availability.phrases import DateRequest, PartOfDay
@@ -35,6 +35,22 @@ class Search:
     part: PartOfDay | None = None
     near: datetime | None = None  # a time asked for ("at 3 pm"), UTC
     limit: int = 20
+    # "after 4", "before noon": clinic-local bounds on a slot's start (from `after`, before `before`)
+    after: time | None = None
+    before: time | None = None
+
+    @property
+    def bounded(self) -> bool:
+        return self.after is not None or self.before is not None
+
+    def within_bounds(self, slots: list[FreeSlot]) -> list[FreeSlot]:
+        zone = self.clinic.timezone
+        return [
+            s
+            for s in slots
+            if (self.after is None or s.start.astimezone(zone).time() >= self.after)
+            and (self.before is None or s.start.astimezone(zone).time() < self.before)
+        ]
 
 
 @dataclass(frozen=True)
@@ -101,8 +117,11 @@ def requested_slots(search: Search, the_plan: Plan, busy: Mapping[str, Sequence[
         return []
     near = search.near
     # Near a time, look at the whole day first and pick the slots around it.
-    query = SlotQuery(the_plan.first_day, the_plan.last_day, search.provider_ids, search.part, None if near else limit)
-    slots = free_slots(search.clinic, search.service, query, busy, search.now)
+    whole_days = near is not None or search.bounded
+    query = SlotQuery(
+        the_plan.first_day, the_plan.last_day, search.provider_ids, search.part, None if whole_days else limit
+    )
+    slots = search.within_bounds(free_slots(search.clinic, search.service, query, busy, search.now))
     if near is not None:
         close = [s for s in slots if near - NEAR_TIME_BEFORE <= s.start <= near + NEAR_TIME_AFTER]
         slots = close or slots
@@ -120,11 +139,13 @@ def alternative_slots(search: Search, the_plan: Plan, busy: Mapping[str, Sequenc
     found: list[FreeSlot] = []
     part = search.part
     # Latest first needs every slot of the window's last days, so no count limit then.
-    limit = None if latest_first else search.limit
-    for wanted_part in (part, None) if part is not None else (None,):
-        # Nothing in that part of the day: any time beats nothing.
+    limit = None if latest_first or search.bounded else search.limit
+    wishes = [(part, True)] + ([(None, False)] if part is not None or search.bounded else [])
+    for wanted_part, bounded in wishes:
+        # Nothing in that part of the day (or between the times asked): any time beats nothing.
         query = SlotQuery(the_plan.alternatives_from, the_plan.alternatives_to, search.provider_ids, wanted_part, limit)
         found = free_slots(search.clinic, search.service, query, busy, search.now)
+        found = search.within_bounds(found) if bounded else found
         if found:
             break
     by_day: dict[date, list[FreeSlot]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import asyncpg
@@ -25,6 +25,7 @@ from services.availability.clinic import AppointmentType, Clinic, ClinicConfigEr
 from services.availability.credentials_repository import CredentialRepository
 from services.availability.feed_repository import FeedTokenRepository
 from services.availability.feed_tokens import FeedTokenRpcs
+from services.availability.language import DEFAULT_LOCALE, day_first, language_of
 from services.availability.refusals import NOT_A_SLOT_TIME, Refusal
 from services.availability.repository import ClinicRepository
 from services.availability.slots import Busy, FreeSlot, is_free_slot, providers_free_at
@@ -167,11 +168,13 @@ class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.
         self, request: pb.UpsertClinicRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpsertClinicResponse:
         try:
-            build_clinic(request.clinic)
+            clinic = build_clinic(request.clinic)
         except ClinicConfigError as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(error.errors)[:4000])
+            raise AssertionError("unreachable") from None
         config = pb.ClinicConfig()
         config.CopyFrom(request.clinic)
+        config.locale = clinic.locale  # stored as GetClinic shows it: canonical, the default filled in
         secret, config.secret = config.secret, ""  # the secret is stored sealed, never with the config
         changed, version = await self.repository.upsert(config)
         secret_changed = await self.secrets.ensure(config.tenant_id, secret)
@@ -188,6 +191,7 @@ class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.
         config = pb.ClinicConfig()
         config.CopyFrom(stored.config)
         config.secret = ""  # never stored; cleared again in case
+        config.locale = config.locale or DEFAULT_LOCALE  # clinics stored before locales existed
         return pb.GetClinicResponse(clinic=config, version=stored.version)
 
     async def ListProviders(
@@ -231,7 +235,7 @@ class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit: must not be negative")
         now = self.deps.clock()
         try:
-            wanted = await _wanted_days(request, now.astimezone(clinic.timezone), context)
+            wanted = await _wanted_days(request, clinic, now.astimezone(clinic.timezone), context)
         except phrases.DateMismatch as mismatch:  # "Tuesday the 4th", a Wednesday: ask which one
             return _date_mismatch(clinic, mismatch)
         part = PARTS.get(request.part_of_day) or (wanted.part_of_day if wanted else None)
@@ -244,6 +248,8 @@ class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.
             part=part,
             near=_near(clinic, wanted) if the_plan.refusal is None else None,
             limit=min(request.limit or DEFAULT_LIMIT, MAX_LIMIT),
+            after=wanted.after if wanted else None,
+            before=wanted.before if wanted else None,
         )
         slots = await self._requested_slots(asked, the_plan, context)
         alternatives: list[FreeSlot] = []
@@ -337,18 +343,21 @@ class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.
 
 
 async def _wanted_days(
-    request: pb.FindSlotsRequest, local_now: datetime, context: grpc.aio.ServicerContext
+    request: pb.FindSlotsRequest, clinic: Clinic, local_now: datetime, context: grpc.aio.ServicerContext
 ) -> phrases.DateRequest | None:
     """The days asked for (None: no date given), or INVALID_ARGUMENT naming the unreadable field."""
+    language = language_of(request.language or clinic.locale)
+    if language is None:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"language: {request.language!r} is not en or es")
+        raise AssertionError("unreachable")
+    reading = phrases.Reading(language, day_first(clinic.locale, language))
     try:
         if request.from_date:
-            first = phrases.resolve(request.from_date, local_now)
-            last = phrases.resolve(request.to_date, local_now) if request.to_date else first
-            return phrases.DateRequest(
-                first.start, max(first.end, last.end), first.part_of_day, None, first.in_past and last.in_past
-            )
+            first = phrases.resolve(request.from_date, local_now, reading)
+            last = phrases.resolve(request.to_date, local_now, reading) if request.to_date else first
+            return replace(first, end=max(first.end, last.end), at=None, in_past=first.in_past and last.in_past)
         if request.date:
-            return phrases.resolve(request.date, local_now)
+            return phrases.resolve(request.date, local_now, reading)
     except phrases.DateMismatch:
         raise
     except phrases.PhraseError as error:

@@ -9,6 +9,8 @@ import pytest
 
 from services.availability.clinic import ClinicConfigError, build_clinic
 from services.availability.clinic_file import load_clinic_file, parse_clinic
+from services.availability.language import day_first as reads_day_first
+from services.availability.language import language_of
 from tests.unit.clinics import clinic_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,7 @@ def test_demo_clinic_file_is_valid() -> None:
     assert str(clinic.providers["dr-okafor"].timezone) == "Europe/London"
     assert clinic.services["whitening"].rules.slot_interval_minutes == 30  # override
     assert clinic.services["cleaning"].rules.slot_interval_minutes == 15  # clinic default
+    assert clinic.locale == "en-US"  # the demo clinic speaks English
 
 
 def test_the_spec_example_error() -> None:
@@ -48,6 +51,10 @@ def test_the_spec_example_error() -> None:
         ({"rules": {"slot_interval_minutes": 1}}, "rules.slot_interval_minutes: 1 is outside 5..240"),
         ({"rules": {"otp_required": "yes"}}, "rules.otp_required: must be true or false"),
         ({"colour": "blue"}, "colour: unknown key"),
+        ({"locale": "fr-FR"}, "locale: 'fr-FR' is not a supported locale (en-* or es-*"),
+        ({"locale": "spanish"}, "locale: 'spanish' is not a supported locale"),
+        ({"locale": "es-USA"}, "locale: 'es-USA' is not a supported locale"),
+        ({"locale": ["es-US"]}, "locale: must be text"),
         ({"services": []}, "services: at least one appointment type is required"),
         ({"providers": []}, "providers: at least one provider is required"),
         ({"services": [{"id": "x", "name": "X", "duration_minutes": 30, "providers": ["nobody"]}]},
@@ -109,3 +116,23 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(ClinicConfigError, match="not valid JSON"):
         load_clinic_file(bad, {})
+
+
+@pytest.mark.parametrize(
+    ("said", "stored"),
+    [(None, "en-US"), ("", "en-US"), ("es-US", "es-US"), ("es-us", "es-US"), ("es_MX", "es-MX"), ("es-419", "es-419"),
+     ("en-GB", "en-GB"), ("es", "es"), ("en", "en")],
+)  # fmt: skip
+def test_locale_is_read_checked_and_made_canonical(said: str | None, stored: str) -> None:
+    data = clinic_dict() if said is None else clinic_dict(locale=said)
+    assert build_clinic(parse_clinic(data, {})).locale == stored
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "day_first"),
+    [("en-US", "en", False), ("en", "en", False), ("en-GB", "en", True), ("es-US", "es", True),
+     ("en-US", "es", True), ("es-MX", "en", True)],
+)  # fmt: skip
+def test_numeric_dates_are_month_first_only_in_english_in_the_us(locale: str, language: str, day_first: bool) -> None:
+    assert language_of(locale) in ("en", "es") and language_of("fr") is None and language_of("es-MX") == "es"
+    assert reads_day_first(locale, language) is day_first
