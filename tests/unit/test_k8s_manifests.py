@@ -229,7 +229,8 @@ def test_ports_and_variables_agree_with_the_code(name: str) -> None:
     every variable is one the README documents, and each *_ADDR names a Service's port."""
     docs = rendered(name)
     documented = documented_variables()
-    services = {d["metadata"]["name"]: {p["port"] for p in d["spec"]["ports"]} for d in docs if d["kind"] == "Service"}
+    services_spec = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "Service"}
+    services = {name: {p["port"] for p in spec["ports"]} for name, spec in services_spec.items()}
     for workload in workloads(docs):
         for container in containers(workload):
             if image_name(container) != OURS:
@@ -244,9 +245,11 @@ def test_ports_and_variables_agree_with_the_code(name: str) -> None:
                 assert ports(container)["http" if component == "gateway" else "grpc"] == int(values[f"{prefix}_PORT"])
                 assert values["BIND_HOST"] == "0.0.0.0"
             for variable, address in values.items():
-                if variable.endswith("_ADDR"):
-                    host, port = address.rsplit(":", 1)
+                if variable.endswith("_ADDR"):  # a headless Service's name: gRPC balances over its pods
+                    host, port = address.removeprefix("dns:///").rsplit(":", 1)
+                    assert address.startswith("dns:///"), address
                     assert host == variable.removesuffix("_ADDR").lower() and int(port) in services[host], address
+                    assert services_spec[host].get("clusterIP") == "None", host
 
 
 def documented_variables() -> set[str]:
