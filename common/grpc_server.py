@@ -31,6 +31,10 @@ from common.security import GrpcSecurity, process_security
 log = logging.getLogger("common.grpc_server")
 
 OVERALL = ""  # the health service's name for "the whole server"
+# The health name a liveness probe asks for: SERVING from start until shutdown, whatever the
+# database does (readiness asks for OVERALL, which follows the database: restarting a process
+# cannot bring PostgreSQL back, so liveness must not follow it).
+LIVENESS = "liveness"
 # How long one database ping may take before the watchdog calls PostgreSQL unreachable.
 DB_PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -196,6 +200,7 @@ async def create_server(
     await server.start()
     service = GrpcService(server, health_servicer, bound, names)
     await service.set_serving(True)
+    await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     return service
 
 

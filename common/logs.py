@@ -1,7 +1,9 @@
 """Structured JSON logs to stdout, with the request id of the current call.
 
 The request id lives in a contextvar set by the gRPC server interceptor (from the
-`x-request-id` metadata) or by the gateway, and is sent on every outbound gRPC call.
+`x-request-id` metadata) or by the gateway, and is sent on every outbound gRPC call. When
+tracing is on (common/tracing.py) each line also carries `trace_id` and `span_id`, and a request
+id made inside a trace is its trace id: one id finds the call's log lines and its trace.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +25,20 @@ REQUEST_ID_HEADER = "x-request-id"
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+# The current (trace id, span id) as hex, or None; set only when tracing is on.
+TraceIds = Callable[[], tuple[str, str] | None]
+_trace_ids: TraceIds | None = None
+
+
+def use_trace_ids(current: TraceIds) -> None:
+    global _trace_ids  # noqa: PLW0603 - set once at start, by common/tracing.py
+    _trace_ids = current
+
+
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """The current trace's id when tracing is on (same 32 hex digits), else a random one."""
+    ids = _trace_ids() if _trace_ids is not None else None
+    return ids[0] if ids else uuid.uuid4().hex
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,6 +57,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        ids = _trace_ids() if _trace_ids is not None else None
+        if ids:
+            entry["trace_id"], entry["span_id"] = ids
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

@@ -26,6 +26,7 @@ from common.logs import configure_logging
 from common.metrics import DEFAULT_PORTS, metrics_port_variable, serve_metrics
 from common.migrations import MigrationError, apply_migrations
 from common.retention import Sweeps, command
+from common.tracing import setup as setup_tracing
 
 log = logging.getLogger("common.service")
 
@@ -92,6 +93,7 @@ def main(name: str, port_var: str, default_port: int, start: Starter) -> None:
     variable = metrics_port_variable(name)
     metrics_port = load_or_exit(name, lambda: env_port(os.environ, variable, DEFAULT_PORTS[name]))
     configure_logging(name, cfg.log_level)
+    setup_tracing(name)  # before the server, channels and pool exist: they are instrumented as made
     try:
         asyncio.run(_run(cfg, metrics_port, start))
     except (StartError, MigrationError) as error:

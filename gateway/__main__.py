@@ -11,6 +11,7 @@ from aiohttp import web
 
 from common.config import load_or_exit
 from common.logs import configure_logging
+from common.tracing import setup as setup_tracing
 from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gateway.state import METRICS_PORT
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     ).parse_args(argv)
     cfg = load_or_exit("gateway", GatewayConfig.from_env)
     configure_logging("gateway", cfg.log_level)
+    setup_tracing("gateway")  # before the app and its channels exist: they are instrumented as made
     asyncio.run(serve(cfg))
 
 
