@@ -28,7 +28,10 @@ from common.exits import fail
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Arbitrary constant shared by every runner of this project.
 ADVISORY_LOCK_KEY = 7_402_118_311
-_FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_FILE_NAME = re.compile(r"^(\d{4})([a-z]?)_[a-z0-9_]+\.sql$")
+# A lettered file (0011b_...) is one more migration of its number, applied after the plain one
+# (file-name order). Its version lives above every plain number, so existing versions never change.
+LETTERED_BASE = 1_000_000
 
 
 class MigrationError(RuntimeError):
@@ -48,13 +51,20 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
+def version_of(number: str, letter: str) -> int:
+    """0007 -> 7; 0011b -> 1_001_102 (number * 100 + the letter's place, above LETTERED_BASE)."""
+    if not letter:
+        return int(number)
+    return LETTERED_BASE + int(number) * 100 + ord(letter) - ord("a") + 1
+
+
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     migrations: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_NAME.match(path.name)
         if match is None:
-            raise MigrationError(f"{path.name}: migration files are named NNNN_what.sql")
-        migrations.append(Migration(int(match.group(1)), path.name, path.read_text()))
+            raise MigrationError(f"{path.name}: migration files are named NNNN_what.sql (or NNNNb_what.sql)")
+        migrations.append(Migration(version_of(match.group(1), match.group(2)), path.name, path.read_text()))
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise MigrationError("two migration files share a number")

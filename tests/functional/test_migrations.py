@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from common.migrations import MIGRATIONS_DIR, MigrationError, apply_migrations, discover
+from common.migrations import MIGRATIONS_DIR, MigrationError, apply_migrations, discover, version_of
 from tests.conftest import create_database, drop_database
 
 
@@ -36,7 +36,20 @@ async def test_applies_every_file_on_an_empty_database_then_rerun_is_a_noop(empt
     first = await apply_migrations(empty_db)
     assert first == [m.name for m in files]
     assert await apply_migrations(empty_db) == []
-    assert await applied_versions(empty_db) == [m.version for m in files]
+    assert await applied_versions(empty_db) == sorted(m.version for m in files)
+
+
+async def test_a_lettered_file_runs_after_its_number_and_before_the_next(empty_db: str, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    for name in ("0001_a.sql", "0002_c.sql", "0001b_b.sql"):
+        (directory / name).write_text(f"CREATE TABLE public.t_{name[:5]} (x int);")
+    assert await apply_migrations(empty_db, directory) == ["0001_a.sql", "0001b_b.sql", "0002_c.sql"]
+    assert await applied_versions(empty_db) == [1, 2, version_of("0001", "b")]
+    assert version_of("0011", "b") == 1_001_102 and version_of("0011", "") == 11
+    (directory / "0001x y.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="NNNN_what"):
+        discover(directory)
 
 
 async def test_an_edited_applied_file_is_refused_with_its_name(empty_db: str, tmp_path: Path) -> None:
@@ -61,7 +74,7 @@ async def test_two_runners_at_once_both_succeed_and_apply_each_file_once(empty_d
     results = await asyncio.gather(*(apply_migrations(empty_db) for _ in range(4)))
     names = [name for result in results for name in result]
     assert sorted(names) == sorted(m.name for m in discover())  # each applied exactly once
-    assert await applied_versions(empty_db) == [m.version for m in discover()]
+    assert await applied_versions(empty_db) == sorted(m.version for m in discover())
 
 
 async def insert_reservation(
