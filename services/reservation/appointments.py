@@ -18,7 +18,7 @@ from common.db import Connection
 from common.grpc_errors import e164, invalid
 from services.reservation import identity, policy
 from services.reservation.changes import Changes
-from services.reservation.checks import require
+from services.reservation.checks import language, require
 from services.reservation.convert import appointment_of, failure, new_reservation, resend_key
 from services.reservation.otp_repository import OtpRepository
 from services.reservation.peers import Peers
@@ -42,6 +42,11 @@ Asking = ById | pb.FindAppointmentsRequest
 def caller_of(request: Asking) -> pb.Caller | None:
     """Who asks for a patient; None when the clinic's own systems ask."""
     return request.caller if request.HasField("caller") else None
+
+
+async def spoken_language(context: Context, request: ById) -> str:
+    """The asking caller's language ("" without a caller: the appointment's own)."""
+    return await language(context, "caller.language", request.caller.language)
 
 
 class AppointmentRpcs:
@@ -109,7 +114,7 @@ class AppointmentRpcs:
         if isinstance(peek, Refusal):
             return pb.CancelAppointmentResponse(failure=failure(peek))
         rules = await self.peers.rules(context, request.tenant_id, peek.service_id)
-        now = self.deps.clock()
+        now, spoken = self.deps.clock(), await spoken_language(context, request)
 
         async def work(conn: Connection) -> pb.CancelAppointmentResponse:
             row = await self.repository.get(conn, request.tenant_id, request.appointment_id, lock=True)
@@ -120,8 +125,8 @@ class AppointmentRpcs:
                 shown = None if refusal.cause == "NOT_FOUND" else appointment_of(row)
                 return pb.CancelAppointmentResponse(appointment=shown, failure=failure(refusal))
             cancelled = await self.changes.settle(
-                conn, row, "CANCELED", notification_pb2.MESSAGE_KIND_CANCELLATION, rules, now, canceled_at=now,
-                cancel_reason=request.reason.strip()[:500],
+                conn, row, "CANCELED", notification_pb2.MESSAGE_KIND_CANCELLATION, rules, now, spoken,
+                canceled_at=now, cancel_reason=request.reason.strip()[:500],
             )  # fmt: skip
             return pb.CancelAppointmentResponse(appointment=cancelled)
 
@@ -146,7 +151,7 @@ class AppointmentRpcs:
             ),
         )  # fmt: skip
         rules = await self.peers.rules(context, request.tenant_id, peek.service_id)
-        now = self.deps.clock()
+        now, spoken = self.deps.clock(), await spoken_language(context, request)
 
         async def work(conn: Connection) -> pb.RescheduleAppointmentResponse:
             row = await self.repository.get(conn, request.tenant_id, request.appointment_id, lock=True)
@@ -161,7 +166,9 @@ class AppointmentRpcs:
             if refusal is None:
                 moved = await self._move(conn, row, new_reservation(validation, with_service_name=False), now)
                 if moved is not None:
-                    appointment = await self.changes.text(conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules)
+                    appointment = await self.changes.text(
+                        conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules, language=spoken
+                    )
                     return pb.RescheduleAppointmentResponse(appointment=appointment)
             failed = failure(refusal or policy.SLOT_TAKEN)  # no refusal: another booking took the time first
             return pb.RescheduleAppointmentResponse(appointment=appointment_of(row), failure=failed)
@@ -195,7 +202,7 @@ class AppointmentRpcs:
         if isinstance(peek, Refusal):
             return pb.ResendConfirmationResponse(failure=failure(peek))
         rules = await self.peers.rules(context, request.tenant_id, peek.service_id)
-        now = self.deps.clock()
+        now, spoken = self.deps.clock(), await spoken_language(context, request)
         # Once per version per call; the clinic's systems (no call) once per version per request key.
         asked_by = caller.call_id if caller is not None and caller.call_id else request.idempotency_key
 
@@ -216,7 +223,7 @@ class AppointmentRpcs:
             if refusal is not None:
                 return pb.ResendConfirmationResponse(failure=failure(refusal))
             await ResendRepository.record(conn, row.tenant_id, row.reservation_id, row.version, asked_by, now)
-            await self.changes.text(conn, row, CONFIRMATION, rules, key=resend_key(row, asked_by))
+            await self.changes.text(conn, row, CONFIRMATION, rules, key=resend_key(row, asked_by), language=spoken)
             return sent
 
         return await self.changes.change(

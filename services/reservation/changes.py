@@ -40,7 +40,7 @@ class Changes:
 
     async def text(
         self, conn: Connection, row: Reservation, kind: notification_pb2.MessageKind.ValueType, rules: Rules,
-        key: str = "",
+        key: str = "", language: str = "",
     ) -> pb.Appointment:  # fmt: skip
         """Queue the text this change causes (in the same transaction) and answer the appointment.
 
@@ -48,17 +48,18 @@ class Changes:
         must never become a way to send texts to any number in the world."""
         textable = text_limits.phone_refusal(row.patient_phone, list(rules.sms_countries), rules.default_region)
         if row.patient_phone and textable is None:
-            request = sms_request(row, kind, rules.clinic_name, key)
+            request = sms_request(row, kind, rules.clinic_name, key, language)
             await self.repository.enqueue_sms(conn, row.tenant_id, request.dedupe_key, request.SerializeToString())
         return appointment_of(row)
 
     async def settle(
         self, conn: Connection, row: Reservation, status: str, kind: notification_pb2.MessageKind.ValueType,
-        rules: Rules, now: datetime, **fields: object,
+        rules: Rules, now: datetime, spoken: str = "", **fields: object,
     ) -> pb.Appointment:  # fmt: skip
-        """Give the appointment its new status and queue the text that change causes."""
+        """Give the appointment its new status (and `fields`, columns) and queue the text that change
+        causes, in `spoken` (the asking caller's language; "" = the appointment's)."""
         row = await self.repository.set_status(conn, row.tenant_id, row.reservation_id, status, now, **fields)
-        return await self.text(conn, row, kind, rules)
+        return await self.text(conn, row, kind, rules, language=spoken)
 
     async def change(
         self, context: grpc.aio.ServicerContext, method: str, tenant_id: str, key: str,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import grpc
 
 from common.grpc_errors import invalid
+
+LANGUAGE = re.compile(r"[a-z]{2}")
 
 
 async def require(context: grpc.aio.ServicerContext, **fields: str) -> None:
@@ -12,3 +16,11 @@ async def require(context: grpc.aio.ServicerContext, **fields: str) -> None:
     for name, value in fields.items():
         if not value:
             await invalid(context, f"{name} is required")
+
+
+async def language(context: grpc.aio.ServicerContext, field: str, value: str) -> str:
+    """A language of texts: "" (the default) or a two-letter code; "es-US" is read as "es"."""
+    code = value.strip().lower().replace("_", "-").split("-", 1)[0]
+    if code and not LANGUAGE.fullmatch(code):
+        await invalid(context, f"{field}: {value[:20]!r} is not a language code such as 'en' or 'es'")
+    return code

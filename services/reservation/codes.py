@@ -16,7 +16,7 @@ from common.grpc_errors import e164, invalid
 from common.timestamps import Clock
 from common.timestamps import to_timestamp as timestamp
 from services.reservation import otp, policy, text_limits
-from services.reservation.checks import require
+from services.reservation.checks import language, require
 from services.reservation.convert import failure
 from services.reservation.otp_repository import SEND_OTP, OtpRepository
 from services.reservation.peers import Peers
@@ -75,6 +75,7 @@ class OneTimeCodes:
         if not request.phone and not request.appointment_id:
             await invalid(context, "phone (or appointment_id) is required")
         phone = "" if request.appointment_id else await e164(context, "phone", request.phone)
+        request.language = await language(context, "language", request.language)
         rules = await self.peers.rules(context, request.tenant_id, "")
         written = await self._write_once(request, context, phone, rules)
         if not written.otp_id:
@@ -155,7 +156,7 @@ class OneTimeCodes:
         it in clear). Only once notification took it is the reply kept for the key: if it cannot
         be handed over, the code is void and a repeat (or a new request) may ask again."""
         tenant_id, key = request.tenant_id, request.idempotency_key
-        enqueued = await self.peers.send_code(tenant_id, written.phone, written.otp_id, written.code)
+        enqueued = await self.peers.send_code(tenant_id, written.phone, written.otp_id, written.code, request.language)
         taken = enqueued is not None and not enqueued.HasField("failure")
 
         async def settle(conn: Connection) -> None:

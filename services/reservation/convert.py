@@ -74,6 +74,7 @@ def appointment_of(row: Reservation) -> pb.Appointment:
         patient=pb.Patient(name=row.patient_name, phone=row.patient_phone),
         status=STATUS[row.status],
         cancel_reason=row.cancel_reason,
+        language=row.language,
     )
     if row.confirmed_at is not None:
         appointment.confirmed_at.CopyFrom(timestamp(row.confirmed_at))
@@ -119,9 +120,11 @@ def resend_key(row: Reservation, asked_by: str) -> str:
 
 
 def sms_request(
-    row: Reservation, kind: notification_pb2.MessageKind.ValueType, clinic_name: str, key: str = ""
+    row: Reservation, kind: notification_pb2.MessageKind.ValueType, clinic_name: str, key: str = "", language: str = ""
 ) -> notification_pb2.EnqueueSmsRequest:
+    """The text a change causes, in `language` (the asking caller's), else the appointment's."""
     return notification_pb2.EnqueueSmsRequest(
+        language=language or row.language,
         tenant_id=row.tenant_id,
         to=row.patient_phone,
         kind=kind,

@@ -113,7 +113,7 @@ class Peers:
         return list(reply.slots or reply.alternatives)
 
     async def send_code(
-        self, tenant_id: str, phone: str, otp_id: str, code: str
+        self, tenant_id: str, phone: str, otp_id: str, code: str, language: str = ""
     ) -> notification_pb2.EnqueueSmsResponse | None:
         """Hand a one-time code to notification; None when it could not be handed over."""
         try:
@@ -122,7 +122,7 @@ class Peers:
             reply: notification_pb2.EnqueueSmsResponse = await stub.EnqueueSms(
                 notification_pb2.EnqueueSmsRequest(
                     tenant_id=tenant_id, to=phone, kind=notification_pb2.MESSAGE_KIND_OTP,
-                    dedupe_key=f"otp:{otp_id}", otp_code=code,
+                    dedupe_key=f"otp:{otp_id}", otp_code=code, language=language,
                 ),
                 timeout=SERVICE_TO_SERVICE,
             )  # fmt: skip

@@ -55,6 +55,7 @@ class Reservation(NewReservation):
     canceled_at: datetime | None
     cancel_reason: str
     version: int  # bumped by every UPDATE: texts about a change are keyed by it
+    language: str = ""  # of texts about it: "en", "es"; "" = not chosen on a call (English)
 
     def live_hold(self, now: datetime) -> bool:
         return hold_is_live(self.status, self.hold_expires_at, now)
@@ -71,7 +72,7 @@ COLUMNS = """
     tenant_id, reservation_id::text AS reservation_id, provider_id, service_id, starts_at, ends_at,
     lower(occupied) AS occupied_start, upper(occupied) AS occupied_end, timezone, status, call_id,
     patient_name, patient_phone, hold_expires_at, confirmed_at, canceled_at, cancel_reason, details::text AS details,
-    version
+    version, language
 """
 
 
@@ -212,6 +213,7 @@ class ReservationRepository:
         patient_phone: str,
         expires_at: datetime,
         now: datetime,
+        language: str = "",
     ) -> Reservation:
         try:
             async with conn.transaction():  # a savepoint: a lost race leaves the outer transaction usable
@@ -219,13 +221,15 @@ class ReservationRepository:
                     f"""
                     INSERT INTO reservation.reservations
                         (tenant_id, provider_id, service_id, starts_at, ends_at, occupied, timezone, status,
-                         call_id, patient_name, patient_phone, hold_expires_at, details, created_at, updated_at)
-                    VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), $8, 'HELD', $9, $10, $11, $12, $13::jsonb, $14, $14)
+                         call_id, patient_name, patient_phone, hold_expires_at, details, created_at, updated_at,
+                         language)
+                    VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), $8, 'HELD', $9, $10, $11, $12, $13::jsonb, $14, $14,
+                            $15)
                     RETURNING {COLUMNS}
                     """,  # noqa: S608 - fixed columns
                     tenant_id, new.provider_id, new.service_id, new.starts_at, new.ends_at,
                     new.occupied_start, new.occupied_end, new.timezone, call_id, patient_name, patient_phone,
-                    expires_at, json.dumps(new.details), now,
+                    expires_at, json.dumps(new.details), now, language,
                 )  # fmt: skip
         except asyncpg.ExclusionViolationError:
             raise SlotTaken from None

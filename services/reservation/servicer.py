@@ -23,7 +23,7 @@ from common.timestamps import to_timestamp as timestamp
 from services.reservation import policy, replies
 from services.reservation.appointments import AppointmentRpcs
 from services.reservation.changes import Changes
-from services.reservation.checks import require
+from services.reservation.checks import language, require
 from services.reservation.codes import OneTimeCodes, verified_number
 from services.reservation.convert import failure, hold_of, new_reservation
 from services.reservation.idempotency import once
@@ -96,6 +96,7 @@ class ReservationServicer(
         if not request.slot_id and not request.HasField("start"):
             await invalid(context, "slot_id (or start) is required")
         phone = await e164(context, "patient.phone", request.patient.phone) if request.patient.phone else ""
+        request.language = await language(context, "language", request.language)
         # Passed on unchanged: without provider_id, availability picks a provider free at that time.
         validation = await self.peers.validate(
             context,
@@ -152,8 +153,9 @@ class ReservationServicer(
                 if refusal is not None:
                     raise Refused(refusal)
             return await self.repository.insert_hold(
-                conn, tenant_id, new, request.call_id, request.patient.name.strip()[:200], phone, expires_at, now
-            )
+                conn, tenant_id, new, request.call_id, request.patient.name.strip()[:200], phone, expires_at, now,
+                request.language,
+            )  # fmt: skip
 
     async def GetHold(self, request: pb.GetHoldRequest, context: grpc.aio.ServicerContext) -> pb.GetHoldResponse:
         await require(context, tenant_id=request.tenant_id, hold_id=request.hold_id)
@@ -194,6 +196,7 @@ class ReservationServicer(
         await require(context, tenant_id=request.tenant_id)
         if not request.hold_id and not request.call_id:
             await invalid(context, "hold_id (or call_id) is required")
+        spoken = await language(context, "language", request.language)
         async with self.deps.pool.acquire() as conn:
             if request.hold_id:
                 peek = await self.repository.get(conn, request.tenant_id, request.hold_id)
@@ -214,7 +217,9 @@ class ReservationServicer(
                 return pb.ConfirmHoldResponse(failure=failure(checked))
             # Booked under the number the caller proved to hold (recorded on the row; the
             # confirmation text goes there).
-            moved = {"patient_phone": checked} if checked != row.patient_phone else {}
+            moved: dict[str, str] = {"patient_phone": checked} if checked != row.patient_phone else {}
+            if spoken and spoken != row.language:  # the language the caller speaks now
+                moved["language"] = spoken
             confirmed = await self._settle(
                 conn, row, "CONFIRMED", notification_pb2.MESSAGE_KIND_CONFIRMATION, rules, now, confirmed_at=now,
                 **moved,
