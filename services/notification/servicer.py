@@ -109,7 +109,9 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         elif kind == "OTP":
             if not re.fullmatch(r"\d{4,8}", request.otp_code):
                 await invalid(context, "otp_code: 4 to 8 digits are required")
-            body = templates.render("OTP", request.appointment.clinic_name, code=request.otp_code)
+            body = templates.render(
+                "OTP", request.appointment.clinic_name, code=request.otp_code, language=request.language
+            )
         else:
             details = request.appointment
             if not details.HasField("start") or not details.timezone:
@@ -117,7 +119,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             body = templates.render(
                 kind, details.clinic_name, service=details.service_name, provider=details.provider_name,
                 start=from_timestamp(details.start), timezone=details.timezone,
-                minutes=details.reply_within_minutes,
+                minutes=details.reply_within_minutes, language=request.language,
             )  # fmt: skip
         if len(body) > MAX_BODY:
             await invalid(context, f"body: longer than {MAX_BODY} characters")
