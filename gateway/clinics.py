@@ -14,6 +14,7 @@ from booking.availability.v1 import availability_pb2 as apb
 from booking.availability.v1 import availability_pb2_grpc
 from common.deadlines import LOOKUP
 from common.lru import TtlLru
+from gateway import speech
 
 CACHE_SECONDS = 30.0
 CACHE_SIZE = 1024
@@ -29,6 +30,11 @@ class ClinicInfo:
     services: tuple[Named, ...]
     providers: tuple[Named, ...]
     config: apb.ClinicConfig
+
+    @property
+    def language(self) -> str:
+        """The clinic's default language, from its locale ("es-US" -> "es"; "" -> English)."""
+        return speech.language_of(self.config.locale)
 
     def find_service(self, text: str) -> Named | None:
         return _match(text, self.services)

@@ -20,6 +20,7 @@ from common.phones import to_e164
 from gateway import tools, vapi
 from gateway.intake import BadJson, clean_text, decode
 from gateway.replies import READ_ONLY
+from gateway.speech import language_of
 from gateway.state import AUTH, BACKENDS, CLINICS, CLOCK, CONFIG, METRICS, REPLIES, SHARED_REPLIES
 
 log = logging.getLogger("gateway.vapi")
@@ -43,10 +44,10 @@ def fallback_reply(raw: bytes) -> dict[str, Any] | None:
         return None
     if not message.tool_calls:
         return None
-    result = tools.unavailable().to_json()
+    results = [tools.unavailable(language_of(c.arguments.get("language"))).to_json() for c in message.tool_calls]
     if message.legacy_function_call:
-        return {"result": vapi.single_line(result)}
-    return vapi.envelope([vapi.result_entry(c, result=result) for c in message.tool_calls])
+        return {"result": vapi.single_line(results[0])}
+    return vapi.envelope([vapi.result_entry(c, result=r) for c, r in zip(message.tool_calls, results, strict=True)])
 
 
 def unavailable_reply(raw: bytes) -> web.Response:
@@ -145,17 +146,20 @@ async def run_calls(
 async def execute(
     app: web.Application, tenant: str, message: vapi.ServerMessage, call: vapi.ToolCall
 ) -> tools.ToolResult:
+    asked = call.arguments.get("language")  # the caller's language; default the clinic's locale
+    language = language_of(asked)
     try:
         async with asyncio.timeout(TOOL):
             clinic = await app[CLINICS].get(tenant)
+            language = language_of(asked, clinic.language)
             caller = to_e164(message.customer_number, clinic.default_region) or ""
             context = tools.ToolContext(
                 tenant=tenant, clinic=clinic, backends=app[BACKENDS], call_id=message.call_id,
-                caller_number=caller, tool_call_id=call.id, now=app[CLOCK](),
+                caller_number=caller, tool_call_id=call.id, now=app[CLOCK](), language=language,
             )  # fmt: skip
             return await tools.run_tool(context, call.name, call.arguments)
     except (TimeoutError, grpc.aio.AioRpcError):
-        return tools.unavailable()
+        return tools.unavailable(language)
 
 
 async def release_call_holds(app: web.Application, tenant: str, message: vapi.ServerMessage) -> None:

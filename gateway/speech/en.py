@@ -1,10 +1,70 @@
 """English: every sentence the assistant says, by key, and every refusal, by cause.
 
 A second language is a sibling module with the same names and keys (`SENTENCES`, `FAILURES`,
-`TOOL_FALLBACKS`). Placeholders in {braces} are filled by `gateway.speech.say` / `failure`.
+`TOOL_FALLBACKS`, `GRAMMAR`). Placeholders in {braces} are filled by `gateway.speech.say` / `failure`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from gateway.speech.grammar import Grammar
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "December",
+)  # fmt: skip
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def time_phrase(local: datetime) -> str:
+    """'9 AM', '9:30 AM', '12 PM' (noon), '12 AM' (midnight)."""
+    hour = local.hour % 12 or 12
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def date_phrase(day: date) -> str:
+    """'December 8th'."""
+    return f"{MONTHS[day.month - 1]} {ordinal(day.day)}"
+
+
+def day_phrase(day: date, today: date) -> str:
+    """'today', 'tomorrow', 'Tuesday, December 8th' (with the year when it is not this one's)."""
+    if day == today:
+        return "today"
+    delta = (day - today).days
+    if delta == 1:
+        return "tomorrow"
+    name = f"{WEEKDAYS[day.weekday()]}, {date_phrase(day)}"
+    return name if day.year == today.year or delta < 300 else f"{name}, {day.year}"
+
+
+def join(items: Sequence[str], word: str = "or") -> str:
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def phone_tail(phone: str) -> str:
+    """'the number ending in 4 2' — never the full number."""
+    digits = [c for c in phone if c.isdigit()]
+    return f"the number ending in {' '.join(digits[-2:])}" if len(digits) >= 2 else "your phone"
+
+
+GRAMMAR = Grammar(
+    time=time_phrase, day=day_phrase, date_words=date_phrase, weekdays=WEEKDAYS, join=join,
+    at=lambda day, times: f"{day} at {times}", with_provider=lambda times, provider: f"{times} with {provider}",
+    group_or="; or ", phone_tail=phone_tail,
+)  # fmt: skip
 
 PHONE_INVALID = "That phone number doesn't sound right. Could you say it again with the area code?"
 PRIVACY = "To protect your privacy I need to confirm it's you."
@@ -43,6 +103,7 @@ SENTENCES: dict[str, str] = {
     "unknown_provider": "I don't know that provider. Our providers are {names}.",
     # availability: at most three times read out (gateway.speech.offers)
     "offer": "I have {options}.",
+    "more_options": "I have {count} more if none of those work.",
     "wide_open": "I have {options} and many more times that day. Would morning or afternoon suit you better?",
     # DATE_MISMATCH with its details: "Tuesday the 4th" when the 4th is a Wednesday
     "date_mismatch": "{date} is a {actual}, not a {said}. Did you mean {actual}, {date}, or a different {said}?",

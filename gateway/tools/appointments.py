@@ -27,7 +27,7 @@ MAX_LISTED = 10
 
 def caller(ctx: ToolContext) -> rpb.Caller:
     """Who asks: always set by the gateway, which acts for a patient (empty caller id: none known)."""
-    return rpb.Caller(call_id=ctx.call_id, caller_phone=ctx.caller_number)
+    return rpb.Caller(call_id=ctx.call_id, caller_phone=ctx.caller_number, language=ctx.language)
 
 
 def parse_appointment_id(ctx: ToolContext, args: dict[str, Any], question: str) -> str | ToolResult:
@@ -56,7 +56,8 @@ async def resend(ctx: ToolContext, appointment_id: str) -> rpb.ResendConfirmatio
 def word_confirmation(ctx: ToolContext, reply: rpb.ResendConfirmationResponse) -> ToolResult:
     if reply.HasField("failure"):
         return refused(ctx, reply.failure, SEND_CONFIRMATION)
-    return ToolResult(True, ctx.say("confirmation_sent", phone=speech.phone_tail(reply.phone_ending)), {"sent": True})
+    phone = speech.phone_tail(reply.phone_ending, ctx.language)
+    return ToolResult(True, ctx.say("confirmation_sent", phone=phone), {"sent": True})
 
 
 send_confirmation = Tool(parse_resend, resend, lambda ctx, _, reply: word_confirmation(ctx, reply))
@@ -83,7 +84,7 @@ def word_found(ctx: ToolContext, reply: rpb.FindAppointmentsResponse) -> ToolRes
     if not appointments:
         return ToolResult(True, ctx.say("no_appointments"), data)
     described = [appointment_phrase(ctx, a) for a in appointments[: speech.MAX_SPOKEN_OPTIONS]]
-    listed = speech.join_or(described, "and")
+    listed = speech.join_or(described, "and", ctx.language)
     if len(appointments) == 1:
         return ToolResult(True, ctx.say("one_appointment", appointments=listed), data)
     return ToolResult(True, ctx.say("appointments", count=len(appointments), appointments=listed), data)

@@ -16,7 +16,16 @@ from gateway.tools.core import Tool, ToolContext, ToolResult, cause_name, refuse
 from gateway.tools.wording import options, slot_data
 
 TOOL = "check_availability"
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A weekday's name (English or Spanish, with or without accents) -> its number, Monday 0.
+WEEKDAYS = {
+    name: n
+    for names in (
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+        ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"),
+    )
+    for n, name in enumerate(names)
+}
 PARTS = {"morning": apb.PART_OF_DAY_MORNING, "afternoon": apb.PART_OF_DAY_AFTERNOON, "evening": apb.PART_OF_DAY_EVENING}
 PARTS_BY_VALUE = {value: name for name, value in PARTS.items()}
 DEFAULT_LIMIT = 10  # compact results: the model reads them
@@ -42,7 +51,8 @@ def named_id(
         return ""
     found = find(text)
     if found is None:
-        return refuse(ctx.say(unknown, names=speech.join_or([c.spoken_name for c in choices])), cause)
+        names = speech.join_or([c.spoken_name for c in choices], "or", ctx.language)
+        return refuse(ctx.say(unknown, names=names), cause)
     return found.id
 
 
@@ -78,7 +88,7 @@ def request(ctx: ToolContext, search: Search) -> apb.FindSlotsRequest:
     return apb.FindSlotsRequest(
         tenant_id=ctx.tenant, date=search.date, from_date=search.from_date, to_date=search.to_date,
         service_id=search.service_id, provider_id=search.provider_id, part_of_day=search.part_of_day,
-        limit=search.limit,
+        limit=search.limit, language=ctx.language,
     )  # fmt: skip
 
 
@@ -116,17 +126,22 @@ def nothing_free(ctx: ToolContext, reply: apb.FindSlotsResponse) -> str:
     if reply.from_date != reply.to_date:
         return ctx.say("nothing_in_range")
     first_day = datetime.fromisoformat(reply.from_date).date() if reply.from_date else ctx.today
-    asked = speech.day_phrase(first_day, ctx.today)
-    return ctx.say("nothing_near" if asked in ("today", "tomorrow") else "nothing_on", day=asked)
+    asked = speech.day_phrase(first_day, ctx.today, ctx.language)
+    near = (first_day - ctx.today).days in (0, 1)  # said as "today" / "tomorrow"
+    return ctx.say("nothing_near" if near else "nothing_on", day=asked)
 
 
 def date_mismatch(ctx: ToolContext, reply: apb.FindSlotsResponse) -> str:
-    """'November 4th is a Wednesday, not a Tuesday. Did you mean Wednesday, November 4th, or a different Tuesday?'"""
+    """'November 4th is a Wednesday, not a Tuesday. Did you mean Wednesday, November 4th, or a different Tuesday?'
+    (the reason is the weekday said, as an English or Spanish name)."""
     day = datetime.fromisoformat(reply.from_date).date()
-    said = reply.failure.reason.title()
-    if said.lower() not in WEEKDAYS:
+    said = WEEKDAYS.get(reply.failure.reason.strip().lower())
+    if said is None:
         return speech.failure("DATE_MISMATCH", language=ctx.language)
-    return ctx.say("date_mismatch", date=f"{day:%B} {speech.ordinal(day.day)}", actual=f"{day:%A}", said=said)
+    words = speech.grammar(ctx.language)
+    return ctx.say(
+        "date_mismatch", date=words.date_words(day), actual=words.weekdays[day.weekday()], said=words.weekdays[said]
+    )
 
 
 async def find(ctx: ToolContext, search: Search) -> apb.FindSlotsResponse:

@@ -45,14 +45,14 @@ def parse_send(ctx: ToolContext, args: dict[str, Any]) -> CodeTarget | ToolResul
 def send_request(ctx: ToolContext, target: CodeTarget) -> rpb.SendOtpRequest:
     return rpb.SendOtpRequest(
         tenant_id=ctx.tenant, phone=target.phone, appointment_id=target.appointment_id, call_id=ctx.call_id,
-        idempotency_key=ctx.idempotency_key,
+        idempotency_key=ctx.idempotency_key, language=ctx.language,
     )  # fmt: skip
 
 
 def word_send(ctx: ToolContext, target: CodeTarget, reply: rpb.SendOtpResponse) -> ToolResult:
     if reply.sent:
         # Only the last two digits: the number on an appointment is never read out in full.
-        tail = speech.phone_tail(reply.phone_tail or target.phone)
+        tail = speech.phone_tail(reply.phone_tail or target.phone, ctx.language)
         return ToolResult(True, ctx.say("code_sent", phone=tail), {"sent": True})
     return refused(ctx, reply.failure, SEND)
 

@@ -23,6 +23,7 @@ class ToolContext:
     caller_number: str  # E.164 from the call, "" when unknown
     tool_call_id: str
     now: datetime
+    language: str = "en"  # of speech and of the texts this call causes (gateway.speech.language_of)
 
     @property
     def idempotency_key(self) -> str:
@@ -36,10 +37,6 @@ class ToolContext:
     @property
     def today(self) -> date:
         return self.now.astimezone(self.clinic.timezone).date()
-
-    @property
-    def language(self) -> str:
-        return "en"  # chosen per call once a second language exists
 
     def say(self, key: str, **values: object) -> str:
         return speech.say(key, self.language, **values)

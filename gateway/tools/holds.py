@@ -68,6 +68,7 @@ def hold_request(ctx: ToolContext, hold: HoldArgs) -> rpb.CreateHoldRequest:
         tenant_id=ctx.tenant, slot_id=wanted.slot_id, provider_id=wanted.provider_id, service_id=wanted.service_id,
         start=to_timestamp(wanted.start) if wanted.start else None, call_id=ctx.call_id,
         idempotency_key=ctx.idempotency_key, patient=rpb.Patient(name=hold.name, phone=hold.phone),
+        language=ctx.language,
     )  # fmt: skip
 
 
@@ -111,7 +112,11 @@ def parse_confirm(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
 
 def confirm_request(ctx: ToolContext, hold_id: str) -> rpb.ConfirmHoldRequest:
     return rpb.ConfirmHoldRequest(
-        tenant_id=ctx.tenant, hold_id=hold_id, call_id=ctx.call_id, idempotency_key=ctx.idempotency_key
+        tenant_id=ctx.tenant,
+        hold_id=hold_id,
+        call_id=ctx.call_id,
+        idempotency_key=ctx.idempotency_key,
+        language=ctx.language,
     )
 
 

@@ -20,7 +20,7 @@ def local(ctx: ToolContext, stamp: Timestamp) -> datetime:
 
 
 def when(ctx: ToolContext, stamp: Timestamp) -> str:
-    return speech.moment_phrase(local(ctx, stamp), ctx.today)
+    return speech.moment_phrase(local(ctx, stamp), ctx.today, ctx.language)
 
 
 def slot_data(ctx: ToolContext, slot: cpb.Slot) -> dict[str, str]:
@@ -41,7 +41,7 @@ def options(
     the nearest to `near` (a time the caller asked for) when given (gateway.speech.offers)."""
     spoken = [speech.SpokenSlot(local(ctx, s.start), s.provider_spoken_name) for s in slots]
     asked = local(ctx, near) if near is not None else None
-    return speech.offer_sentence(spoken, ctx.today, near=asked, part_asked=part_asked)
+    return speech.offer_sentence(spoken, ctx.today, near=asked, part_asked=part_asked, language=ctx.language)
 
 
 def appointment_data(ctx: ToolContext, appointment: rpb.Appointment) -> dict[str, str]:

@@ -33,9 +33,9 @@ def test_the_appointment_id_is_asked_for() -> None:
     assert parse_appointment_id(context(), {"booking_id": "ap-1"}, "which_appointment_to_move") == "ap-1"
 
 
-def test_every_appointment_request_carries_the_call_and_its_caller_id() -> None:
-    ctx = context()
-    expected = rpb.Caller(call_id="call-1", caller_phone=CALLER)
+def test_every_appointment_request_carries_the_call_its_caller_id_and_language() -> None:
+    ctx = context(language="es")
+    expected = rpb.Caller(call_id="call-1", caller_phone=CALLER, language="es")
     cancel = parse_cancel(ctx, {"appointment_id": "ap-1", "reason": "travel"})
     assert isinstance(cancel, rpb.CancelAppointmentRequest) and cancel.caller == expected
     assert cancel.idempotency_key == "demo:call-1:tc-1" and cancel.reason == "travel"
@@ -114,7 +114,7 @@ def test_move_by_slot_or_by_start_and_word_it() -> None:
     start = datetime(2026, 11, 24, 18, tzinfo=UTC)
     assert move_request(context(), Move("ap-1", Wanted(start=start))) == rpb.RescheduleAppointmentRequest(
         tenant_id="demo", appointment_id="ap-1", start=to_timestamp(start), idempotency_key="demo:call-1:tc-1",
-        caller=rpb.Caller(call_id="call-1", caller_phone=CALLER),
+        caller=rpb.Caller(call_id="call-1", caller_phone=CALLER, language="en"),
     )  # fmt: skip
     assert move_request(context(), Move("ap-1", Wanted(slot_id="s1"))).slot_id == "s1"
     moved = word_moved(context(), rpb.RescheduleAppointmentResponse(appointment=appointment(24, 13)), by_start=False)

@@ -19,7 +19,9 @@ def test_parse_reads_names_into_ids() -> None:
     )
     for limit in (0, 51, True, "5", 2.5):
         assert parse(ctx, {"limit": limit}) == Search()  # the default 10
-    assert request(ctx, Search(date="tomorrow")) == apb.FindSlotsRequest(tenant_id="demo", date="tomorrow", limit=10)
+    assert request(ctx, Search(date="tomorrow")) == apb.FindSlotsRequest(
+        tenant_id="demo", date="tomorrow", limit=10, language="en"
+    )
 
 
 def test_parse_refuses_an_unknown_service_or_provider_naming_ours() -> None:

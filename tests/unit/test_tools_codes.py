@@ -26,8 +26,8 @@ def test_the_code_goes_to_the_caller_id_unless_the_clinic_lets_a_spoken_number_w
     assert missing.speech == "What's the best phone number to text you at?"
     invalid = parse_send(context(), {"phone": "555"})
     assert isinstance(invalid, ToolResult) and invalid.data == {"cause": "INVALID_PHONE"}
-    assert send_request(context(), CodeTarget(phone=CALLER)) == rpb.SendOtpRequest(
-        tenant_id="demo", phone=CALLER, call_id="call-1", idempotency_key="demo:call-1:tc-1"
+    assert send_request(context(language="es"), CodeTarget(phone=CALLER)) == rpb.SendOtpRequest(
+        tenant_id="demo", phone=CALLER, call_id="call-1", idempotency_key="demo:call-1:tc-1", language="es"
     )
 
 
@@ -49,7 +49,8 @@ def test_a_code_for_an_appointment_goes_to_its_number_and_only_its_last_two_digi
     target = parse_send(context(), {"appointment_id": "appt-1", "phone": "212 555 0199"})
     assert target == CodeTarget(appointment_id="appt-1")
     assert send_request(context(), CodeTarget(appointment_id="appt-1")) == rpb.SendOtpRequest(
-        tenant_id="demo", appointment_id="appt-1", call_id="call-1", idempotency_key="demo:call-1:tc-1"
+        tenant_id="demo", appointment_id="appt-1", call_id="call-1", idempotency_key="demo:call-1:tc-1",
+        language="en",
     )
     sent = word_send(context(), CodeTarget(appointment_id="appt-1"), rpb.SendOtpResponse(sent=True, phone_tail="77"))
     assert sent.ok and "the number ending in 7 7." in sent.speech

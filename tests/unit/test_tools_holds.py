@@ -64,10 +64,12 @@ def test_hold_phone_is_the_caller_id_else_a_spoken_number_else_none() -> None:
 
 def test_hold_request_by_start_leaves_the_provider_to_reservation() -> None:
     start = datetime(2026, 11, 24, 14, tzinfo=UTC)
-    request = hold_request(context(), HoldArgs(Wanted(start=start, service_id="cleaning"), "Ada", CALLER))
+    request = hold_request(
+        context(language="es"), HoldArgs(Wanted(start=start, service_id="cleaning"), "Ada", CALLER)
+    )
     assert request == rpb.CreateHoldRequest(
         tenant_id="demo", service_id="cleaning", start=to_timestamp(start), call_id="call-1",
-        idempotency_key="demo:call-1:tc-1", patient=rpb.Patient(name="Ada", phone=CALLER),
+        idempotency_key="demo:call-1:tc-1", patient=rpb.Patient(name="Ada", phone=CALLER), language="es",
     )  # fmt: skip
     assert not hold_request(context(), HoldArgs(Wanted(slot_id="s1"), "", "")).HasField("start")
 
@@ -117,8 +119,8 @@ def test_confirm_needs_a_hold_id_or_a_call() -> None:
     assert parse_confirm(context(call_id=""), {"holdId": "h1"}) == "h1"
     refused = parse_confirm(context(call_id=""), {})
     assert isinstance(refused, ToolResult) and refused.data == {"cause": "MISSING_ARGUMENT", "field": "hold_id"}
-    assert confirm_request(context(), "") == rpb.ConfirmHoldRequest(
-        tenant_id="demo", call_id="call-1", idempotency_key="demo:call-1:tc-1"
+    assert confirm_request(context(language="es"), "") == rpb.ConfirmHoldRequest(
+        tenant_id="demo", call_id="call-1", idempotency_key="demo:call-1:tc-1", language="es"
     )
 
 

@@ -34,10 +34,10 @@ def clinic(**rules: Any) -> ClinicInfo:
     )
 
 
-def context(caller: str = CALLER, call_id: str = "call-1", **rules: Any) -> ToolContext:
+def context(caller: str = CALLER, call_id: str = "call-1", language: str = "en", **rules: Any) -> ToolContext:
     return ToolContext(
         tenant="demo", clinic=clinic(**rules), backends=cast(Backends, None), call_id=call_id,
-        caller_number=caller, tool_call_id="tc-1", now=NOW,
+        caller_number=caller, tool_call_id="tc-1", now=NOW, language=language,
     )  # fmt: skip
 
 
