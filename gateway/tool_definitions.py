@@ -1,5 +1,6 @@
 """The ten tools as data: the one source for the gateway's assistant-request reply and for
-`python -m gateway.vapi_admin`. Descriptions are written for the model."""
+`python -m gateway.vapi_admin`. Descriptions are written for the model (in English, whatever the
+clinic's language: they tell it which date words it may pass through, in English and Spanish)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,27 @@ SERVER_TIMEOUT_SECONDS = int(VAPI_TOOL_TIMEOUT)  # Vapi's own default, stated so
 # What the gateway must hear from Vapi: tool calls, and the call's end (to free its holds).
 SERVER_MESSAGES = ("tool-calls", "end-of-call-report", "status-update")
 DATE_HELP = (
-    "A date as YYYY-MM-DD, or the caller's own words passed through verbatim, e.g. 'today', "
-    "'tomorrow morning', 'next Tuesday', 'Monday the 14th', 'Fri, Jan 9th', '9 January', '1/9' "
-    "(month first), 'this coming Friday', 'Friday after next', 'a week from Friday', 'in two weeks', "
-    "'the first of next month', 'the last Monday of next month', 'Tuesday at 3:30', 'around noon'. "
-    "Resolved in the clinic's timezone. If the weekday and the date disagree, the answer asks which "
-    "one the caller meant."
+    "A date as YYYY-MM-DD, or the caller's own words passed through verbatim, in English or Spanish, e.g. "
+    "'today', 'tomorrow', 'tomorrow morning', 'next Tuesday', 'Monday the 14th', 'Fri, Jan 9th', '9 January', '1/9' "
+    "(month first), 'this coming Friday', 'Friday after next', 'the week after next', 'a week from Friday', "
+    "'in two weeks', 'the first of next month', 'the last Monday of next month', 'Tuesday at 3:30', "
+    "'around noon'; 'hoy', 'mañana', 'pasado mañana', 'el próximo martes', 'el 15 de diciembre', "
+    "'dentro de una semana', 'la semana que viene', 'el lunes por la mañana'. Resolved in the clinic's "
+    "timezone. If the weekday and the date disagree, the answer asks which one the caller meant."
 )
+LANGUAGE = {
+    "type": "string",
+    "enum": ["en", "es"],
+    "description": (
+        "The language the caller speaks: 'es' for Spanish, 'en' for English. The result's speech and the "
+        "texts the caller receives are in it. Default: the clinic's language."
+    ),
+}
 
 
 def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": required or []}
+    """A tool's parameters; every tool also takes `language`."""
+    return {"type": "object", "properties": {**properties, "language": LANGUAGE}, "required": required or []}
 
 
 S = {"type": "string"}
@@ -127,17 +138,22 @@ TOOLS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def vapi_tools(server_url: str) -> list[dict[str, Any]]:
-    """Vapi function tools pointing at this clinic's endpoint, with filler messages."""
+def vapi_tools(server_url: str, language: str = "en") -> list[dict[str, Any]]:
+    """Vapi function tools pointing at this clinic's endpoint, with filler messages in the clinic's
+    language (Vapi says them itself, before the tool's own answer)."""
     return [
         {
             "type": "function",
             "function": {"name": tool["name"], "description": tool["description"], "parameters": tool["parameters"]},
             "server": {"url": server_url, "timeoutSeconds": SERVER_TIMEOUT_SECONDS},
             "messages": [
-                {"type": "request-start", "content": say(f"filler_{tool['name']}")},
-                {"type": "request-response-delayed", "content": say("still_working"), "timingMilliseconds": 3000},
-                {"type": "request-failed", "content": say("request_failed")},
+                {"type": "request-start", "content": say(f"filler_{tool['name']}", language)},
+                {
+                    "type": "request-response-delayed",
+                    "content": say("still_working", language),
+                    "timingMilliseconds": 3000,
+                },
+                {"type": "request-failed", "content": say("request_failed", language)},
             ],
         }
         for tool in TOOLS

@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     tools_cmd = commands.add_parser("tools", help="print the tool definitions as JSON")
     tools_cmd.add_argument("--tenant", required=True)
     tools_cmd.add_argument("--base-url", required=True, help="public URL of this gateway")
+    tools_cmd.add_argument("--language", choices=["en", "es"], default="en", help="of the filler messages")
     prompt_cmd = commands.add_parser("prompt", help="print the clinic's system prompt")
     prompt_cmd.add_argument("--tenant", required=True)
     prompt_cmd.add_argument("--kind", choices=["booking", "verification", "lead"], default="booking")
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "tools":
-            print(json.dumps(vapi_tools(server_url(args.base_url, args.tenant)), indent=2))
+            print(json.dumps(vapi_tools(server_url(args.base_url, args.tenant), args.language), indent=2))
         elif args.command == "prompt":
             print(asyncio.run(render_prompt(args.tenant, args.kind)))
         else:

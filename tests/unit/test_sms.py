@@ -12,7 +12,7 @@ from common.logs import JsonFormatter
 from services.notification.config import TwilioConfig
 from services.notification.senders import LocalSender
 from services.notification.sms_errors import Outcome, classify
-from services.notification.templates import render, segments, when
+from services.notification.templates import render, segments, when, when_es
 
 
 @pytest.mark.parametrize(
@@ -131,3 +131,61 @@ def test_no_twilio_settings_means_the_local_sender() -> None:
     assert TwilioConfig.from_env(
         {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_MESSAGING_SERVICE_SID": "MG1"}
     ).enabled
+
+
+# --- Spanish texts ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "encoding", "count"),
+    [
+        ("¿ñ¡éÑÉü" * 20, "GSM-7", 1),  # all in the GSM basic set: 140 septets
+        ("á" + "a" * 69, "UCS-2", 1),  # one á makes the whole text UCS-2
+        ("á" + "a" * 70, "UCS-2", 2),
+        ("í" * 134, "UCS-2", 2),
+        ("ó" * 135, "UCS-2", 3),
+        ("ú", "UCS-2", 1),
+        ("código", "UCS-2", 1),
+    ],
+)
+def test_spanish_accents_in_segment_counting(text: str, encoding: str, count: int) -> None:
+    result = segments(text)
+    assert (result.encoding, result.count) == (encoding, count)
+
+
+def test_spanish_texts_are_chosen_by_language_and_said_in_local_time() -> None:
+    tuesday = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)  # 10 AM in New York
+    details = {
+        "service": "una limpieza dental",
+        "provider": "Dra. Ruiz",
+        "start": tuesday,
+        "timezone": "America/New_York",
+    }
+    texts = {kind: render(kind, "Acme Dental", **details, language="es") for kind in KINDS}  # type: ignore[arg-type]
+    assert texts["CONFIRMATION"] == (
+        "Acme Dental: confirmamos su cita de limpieza dental con Dra. Ruiz el martes 1 de sep. a las 10:00 a.m."
+        " Responda STOP para darse de baja."
+    )
+    assert texts["CANCELLATION"].startswith("Acme Dental: cancelamos su cita de limpieza dental del martes 1 de sep.")
+    assert texts["RESCHEDULE"].startswith("Acme Dental: cambiamos su cita de limpieza dental con Dra. Ruiz al martes")
+    assert texts["REMINDER"].startswith("Acme Dental: le recordamos su cita de limpieza dental")
+    for kind, text in texts.items():  # no accented vowel on a Tuesday: one GSM-7 segment each
+        assert "STOP" in text and (segments(text).encoding, segments(text).count) == ("GSM-7", 1), kind
+    code = render("OTP", "Acme Dental", code="042917", language="es")
+    assert code == "Acme Dental: su código es 042917. Vence en 10 minutos. No lo comparta."
+    assert (segments(code).encoding, segments(code).count) == ("UCS-2", 1)  # "código" is not GSM-7
+    # An unknown or empty language: English.
+    assert render("OTP", "Acme Dental", code="042917", language="") == render("OTP", "Acme Dental", code="042917")
+    assert render("OTP", "Acme Dental", code="042917", language="fr").startswith("Acme Dental: your verification")
+
+
+def test_a_saturday_or_an_afternoon_at_one_in_spanish() -> None:
+    saturday = datetime(2026, 9, 5, 17, 30, tzinfo=UTC)  # 1:30 PM in New York
+    assert when_es(saturday, "America/New_York") == "sábado 5 de sep. a la 1:30 p.m."
+    text = render(
+        "CONFIRMATION", "Acme Dental", service="una limpieza dental", provider="Dra. Ruiz", start=saturday,
+        timezone="America/New_York", language="es",
+    )  # fmt: skip
+    assert (segments(text).encoding, segments(text).count) == ("UCS-2", 2)  # "sábado" is not GSM-7
+    assert when_es(datetime(2026, 12, 31, 23, 0, tzinfo=UTC), "Europe/London") == "jueves 31 de dic. a las 11:00 p.m."
+
+
+KINDS = ("CONFIRMATION", "CANCELLATION", "RESCHEDULE", "REMINDER")
