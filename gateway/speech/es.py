@@ -116,6 +116,7 @@ SENTENCES: dict[str, str] = {
     "filler_find_appointments": "Déjeme buscar sus citas.",
     "filler_cancel_appointment": "Un momento.",
     "filler_reschedule_appointment": "Un momento, le cambio la cita.",
+    "filler_join_waitlist": "Le anoto en la lista de espera.",
     "still_working": "Sigo en ello, gracias por esperar.",
     "request_failed": "Perdone, no pude acceder a la agenda en este momento.",
     # faults and arguments the tools could not use
@@ -174,6 +175,16 @@ SENTENCES: dict[str, str] = {
     "cancelled": "Listo, cancelé {appointment}.",
     "which_appointment_to_move": "¿Qué cita quiere cambiar?",
     "moved": "Listo, su cita queda así: {appointment}.",
+    # the waitlist
+    "waitlisted": (
+        "Ya está en la lista de espera para {wanted}. Si se libera una hora, le enviaré un mensaje a {phone} y se"
+        " la guardaré durante {minutes} minutos; solo responda YES para reservarla."
+    ),
+    "waitlist_days": "cualquier día entre {first} y {last}",
+    "waitlist_morning": "{days} por la mañana",
+    "waitlist_afternoon": "{days} por la tarde",
+    "waitlist_evening": "{days} por la noche",
+    "waitlist_with": "{days} con {provider}",
 }
 
 # (cause, reason, tool) -> sentence; "" matches any reason / any tool. See gateway.speech.failure.
@@ -241,6 +252,21 @@ FAILURES: dict[tuple[str, str, str], str] = {
     ("VERIFICATION_REQUIRED", "phone", ""): f"{PRIVACY} ¿Le envío un código a ese número?",
     ("OTP_SEND_LIMIT", "confirmation_resends", ""): RESENDS_USED,
     ("INVALID_PHONE", "no_phone", ""): NO_PHONE_ON_APPOINTMENT,
+    ("NOT_STARTED", "", ""): "Esa cita todavía no ha comenzado.",
+    ("ATTENDANCE_ALREADY_MARKED", "", ""): "La asistencia a esa cita ya está registrada.",
+    ("ALREADY_ON_WAITLIST", "", ""): (
+        "Ya está en nuestra lista de espera para esos días; le enviaré un mensaje cuando se libere una hora."
+    ),
+    ("WAITLIST_LIMIT", "", ""): (
+        "Ya está {limit} veces en nuestra lista de espera, que es el máximo que guardamos para un número."
+    ),
+    ("VERIFICATION_REQUIRED", "no_phone", ""): (
+        "Necesito un número de celular para avisarle cuando se libere una hora. ¿Cuál es el mejor número?"
+        " Le enviaré un código para confirmarlo."
+    ),
+    ("VERIFICATION_REQUIRED", "phone", "join_waitlist"): (
+        f"{PRIVACY} ¿Le envío un código a ese número antes de anotarlo en la lista de espera?"
+    ),
 }
 
 # When a cause has no entry (FAILURE_CAUSE_UNSPECIFIED, or one newer than this table).
@@ -253,4 +279,5 @@ TOOL_FALLBACKS: dict[str, str] = {
     "send_confirmation": "No pude enviar el mensaje.",
     "cancel_appointment": "No pude cancelarla.",
     "reschedule_appointment": "No pude cambiarla de hora.",
+    "join_waitlist": "No pude anotarlo en la lista de espera.",
 }

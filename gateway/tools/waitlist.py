@@ -47,9 +47,10 @@ def wanted(ctx: ToolContext, entry: rpb.WaitlistEntry) -> str:
     """'Tuesday, December 8th in the morning with Doctor Lee', 'any day from ... to ...'."""
     first, last = date.fromisoformat(entry.from_date), date.fromisoformat(entry.to_date)
     if first == last:
-        days = speech.day_phrase(first, ctx.today)
+        days = speech.day_phrase(first, ctx.today, ctx.language)
     else:
-        first_said, last_said = speech.day_phrase(first, ctx.today), speech.day_phrase(last, ctx.today)
+        first_said = speech.day_phrase(first, ctx.today, ctx.language)
+        last_said = speech.day_phrase(last, ctx.today, ctx.language)
         days = ctx.say("waitlist_days", first=first_said, last=last_said)
     part = availability.PARTS_BY_VALUE.get(entry.part_of_day, "")
     if part:
@@ -62,7 +63,7 @@ def word(ctx: ToolContext, reply: rpb.JoinWaitlistResponse) -> ToolResult:
     if reply.HasField("failure"):
         return refused(ctx, reply.failure, TOOL)
     entry = reply.entry
-    phone = speech.phone_tail(reply.phone_ending)
+    phone = speech.phone_tail(reply.phone_ending, ctx.language)
     sentence = ctx.say("waitlisted", wanted=wanted(ctx, entry), phone=phone, minutes=reply.offer_minutes)
     data = {
         "waitlist_id": entry.waitlist_id, "from": entry.from_date, "to": entry.to_date,
