@@ -45,7 +45,7 @@ async def test_a_whole_booking_in_spanish_speech_and_texts(stack: Stack, clock: 
         relay = MessageRelay(pool, sender)
         try:
             found = await call_tool(
-                client, "check_availability", {"date": TOMORROW, "language": "es"}, tool_call_id="t1"
+                client, "check_availability", {"date": "mañana", "language": "es"}, tool_call_id="t1"
             )
             assert found["ok"] and found["speech"].startswith("Tengo mañana a las nueve de la mañana con Doctor")
             first = found["slots"][0]
@@ -118,7 +118,7 @@ async def test_a_clinic_whose_locale_is_es_us_speaks_spanish_without_a_language(
         sender = TwilioSender("AC" + "2" * 32, "token", from_number="+12125550100", base_url=twilio.url)
         relay = MessageRelay(pool, sender)
         try:
-            found = await call_tool(client, "check_availability", {"date": TOMORROW}, tool_call_id="t1")
+            found = await call_tool(client, "check_availability", {"date": "mañana"}, tool_call_id="t1")
             assert found["speech"].startswith("Tengo mañana a las nueve de la mañana")
             english = await call_tool(
                 client, "check_availability", {"date": TOMORROW, "language": "en"}, tool_call_id="t2"
