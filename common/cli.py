@@ -6,6 +6,7 @@
     booking load-clinic FILE                      validate a clinic file and upsert it
     booking tenants rotate-secret|issue-key|list-keys|revoke-key …
     booking feeds issue|list|revoke TENANT PROVIDER   tokens for the providers' calendar feeds
+    booking staff add|list|remove …               a clinic's console accounts
     booking sms inbox                             the texts the local SMS sender kept (no Twilio)
     booking vapi tools|prompt|sync …              the Vapi tool JSON, the system prompt, sync
     booking purge reservation|notification …      remove expired patient data now
@@ -113,6 +114,11 @@ def feeds(argv: list[str]) -> int:
     from services.availability.feeds_cli import main as feeds_main
 
     return feeds_main(argv)
+def staff(argv: list[str]) -> int:
+    _use_local_token()
+    from services.availability.staff_cli import main as staff_main
+
+    return staff_main(argv)
 
 
 def vapi(argv: list[str]) -> int:
@@ -178,6 +184,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "load-clinic": (load_clinic, "validate a clinic file (FILE) and upsert it through availability"),
     "tenants": (tenants, "a tenant's webhook secret and API keys: rotate-secret, issue-key, list-keys, revoke-key"),
     "feeds": (feeds, "a provider's calendar feed tokens: issue, list, revoke"),
+    "staff": (staff, "a clinic's console accounts: add, list, remove"),
     "sms": (sms, "sms inbox: the texts the local SMS sender kept"),
     "vapi": (vapi, "tools, prompt, sync: connect a Vapi assistant"),
     "purge": (purge, "purge reservation|notification: remove expired patient data now"),

@@ -22,7 +22,7 @@ SERVICE_NAME = availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService
 SERVICE_ONLY = methods(
     SERVICE_NAME, "UpsertClinic", "GetTenantCredentials", "ListTenants", "RotateTenantSecret", "IssueApiKey",
     "ListApiKeys", "RevokeApiKey", "AuthenticateApiKey", "IssueFeedToken", "ListFeedTokens", "RevokeFeedToken",
-    "CheckFeedToken",
+    "CheckFeedToken", "CreateStaffAccount", "ListStaffAccounts", "RemoveStaffAccount", "VerifyStaffPassword",
 )  # fmt: skip
 
 

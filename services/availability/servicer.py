@@ -29,6 +29,8 @@ from services.availability.language import DEFAULT_LOCALE, day_first, language_o
 from services.availability.refusals import NOT_A_SLOT_TIME, Refusal
 from services.availability.repository import ClinicRepository
 from services.availability.slots import Busy, FreeSlot, is_free_slot, providers_free_at
+from services.availability.staff_accounts import Passwords, StaffRpcs
+from services.availability.staff_repository import StaffRepository
 from services.availability.tenant_credentials import CredentialRpcs, LocalTenantKeys, TenantSecrets
 
 # A clinic's configuration is cached per process; a change made through another
@@ -71,7 +73,9 @@ class _Cached:
     loaded_at: float
 
 
-class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.AvailabilityServiceServicer):
+class AvailabilityServicer(
+    CredentialRpcs, FeedTokenRpcs, StaffRpcs, availability_pb2_grpc.AvailabilityServiceServicer
+):
     def __init__(self, deps: AvailabilityDeps) -> None:
         self.deps = deps
         self.repository = ClinicRepository(deps.pool)
@@ -80,6 +84,8 @@ class AvailabilityServicer(CredentialRpcs, FeedTokenRpcs, availability_pb2_grpc.
         self.tenant_keys = LocalTenantKeys(credentials)
         self.key_cache = CachedTenantKeys(self.tenant_keys.grant_of)  # what this server's interceptor asks
         self.feed_tokens, self.feed_clock = FeedTokenRepository(deps.pool), deps.clock
+        self.staff = StaffRepository(deps.pool)
+        self.passwords = Passwords()
         self._cache: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 

@@ -8,7 +8,7 @@ order changes to one reservation, advisory locks serialise per idempotency key a
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -76,7 +76,7 @@ COLUMNS = """
 """
 
 
-def to_reservation(row: asyncpg.Record) -> Reservation:
+def to_reservation(row: asyncpg.Record | Mapping[str, Any]) -> Reservation:
     values = dict(row)
     values["details"] = json.loads(values["details"])
     return Reservation(**values)

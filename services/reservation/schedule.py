@@ -169,6 +169,8 @@ class ScheduleRpcs:
         if request.cursor and not request.cursor.isdecimal():
             await invalid(context, "cursor: not a cursor of this schedule")
         seq = int(request.cursor or 0)
+        if not request.cursor and request.from_now:
+            seq = await self.schedule.latest_seq(request.tenant_id)
         async with self.wakeups.watching(request.tenant_id) as changed:
             while True:
                 changed.clear()  # before reading: a commit after this read wakes the wait below

@@ -108,3 +108,38 @@ class ScheduleRepository:
             raise SlotTaken from None
         assert row is not None
         return to_reservation(row)
+
+    async def latest_seq(self, tenant_id: str) -> int:
+        """The tenant's last committed change number (0: none yet): where a live-only watch starts."""
+        value = await self.pool.fetchval(
+            "SELECT last_seq FROM reservation.schedule_counters WHERE tenant_id = $1", tenant_id
+        )
+        return int(value or 0)
+
+    async def holds_and_blocks(
+        self, tenant_id: str, start: datetime, end: datetime, provider_ids: list[str], now: datetime, limit: int
+    ) -> list[tuple[Reservation, str, str]]:
+        """Live holds and blocks overlapping [start, end), by start; with a block, who blocked it and why."""
+        rows = await self.pool.fetch(
+            f"""
+            SELECT {COLUMNS}, coalesce(e.actor, '') AS actor, coalesce(e.reason, '') AS reason
+            FROM reservation.reservations r
+            LEFT JOIN LATERAL (
+                SELECT actor, reason FROM reservation.reservation_events ev
+                WHERE ev.tenant_id = r.tenant_id AND ev.reservation_id = r.reservation_id AND r.status = 'BLOCKED'
+                ORDER BY ev.event_id LIMIT 1
+            ) e ON true
+            WHERE r.tenant_id = $1 AND r.starts_at < $3 AND r.ends_at > $2
+              AND (r.status = 'BLOCKED' OR (r.status = 'HELD' AND r.hold_expires_at > $5))
+              AND (cardinality($4::text[]) = 0 OR r.provider_id = ANY($4::text[]))
+            ORDER BY r.starts_at, r.reservation_id
+            LIMIT $6
+            """,  # noqa: S608 - fixed columns
+            tenant_id, start, end, provider_ids, now, limit,
+        )  # fmt: skip
+        found = []
+        for row in rows:
+            values = dict(row)
+            actor, reason = values.pop("actor"), values.pop("reason")
+            found.append((to_reservation(values), actor, reason))
+        return found

@@ -27,6 +27,7 @@ from services.reservation.checks import language, require
 from services.reservation.codes import OneTimeCodes, verified_number
 from services.reservation.convert import failure, hold_of, new_reservation
 from services.reservation.idempotency import once
+from services.reservation.live_schedule import LiveScheduleRpcs
 from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
 from services.reservation.replies import PatientReply, first_word
@@ -61,7 +62,8 @@ def _start(request: pb.CreateHoldRequest) -> Timestamp | None:
 
 
 class ReservationServicer(
-    AppointmentRpcs, ScheduleRpcs, ToolReplyRpcs, WaitlistRpcs, reservation_pb2_grpc.ReservationServiceServicer
+    AppointmentRpcs, ScheduleRpcs, LiveScheduleRpcs, ToolReplyRpcs, WaitlistRpcs,
+    reservation_pb2_grpc.ReservationServiceServicer,
 ):
     def __init__(self, deps: ReservationDeps) -> None:
         self.deps = deps

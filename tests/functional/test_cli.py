@@ -36,7 +36,7 @@ def test_the_console_script_is_the_cli_main() -> None:
 def test_top_level_help_lists_every_command_and_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for name in ("run", "migrate", "load-clinic", "tenants", "feeds", "sms", "vapi", "purge"):
+    for name in ("run", "migrate", "load-clinic", "tenants", "feeds", "staff", "sms", "vapi", "purge"):
         assert f"  {name} " in out
     assert "exit codes" in out
 
@@ -53,7 +53,8 @@ def test_a_missing_or_unknown_command_is_one_line_and_exit_2(
 HELPS = [
     ["run", "--help"], ["migrate", "--help"], ["load-clinic", "--help"], ["tenants", "--help"],
     ["tenants", "issue-key", "--help"], ["tenants", "list-keys", "--help"], ["tenants", "revoke-key", "--help"],
-    ["tenants", "rotate-secret", "--help"], ["sms", "--help"], ["sms", "inbox", "--help"], ["vapi", "--help"],
+    ["tenants", "rotate-secret", "--help"], ["staff", "--help"], ["staff", "add", "--help"],
+    ["staff", "list", "--help"], ["staff", "remove", "--help"], ["sms", "--help"], ["sms", "inbox", "--help"], ["vapi", "--help"],
     ["vapi", "tools", "--help"], ["vapi", "prompt", "--help"], ["vapi", "sync", "--help"], ["purge", "--help"],
     ["purge", "reservation", "--help"], ["purge", "notification", "--help"], ["feeds", "--help"],
     ["feeds", "issue", "--help"], ["feeds", "list", "--help"], ["feeds", "revoke", "--help"],
@@ -93,11 +94,12 @@ async def test_migrate_applies_to_a_reachable_database_with_exit_0(database_url:
     assert "migrations: applied" in out
 
 
-@pytest.mark.parametrize("argv", [["tenants", "list-keys", "demo"], ["sms", "inbox"]])
+@pytest.mark.parametrize("argv", [["tenants", "list-keys", "demo"], ["staff", "list", "demo"], ["sms", "inbox"]])
 async def test_an_unreachable_service_is_one_line_and_exit_3(argv: list[str]) -> None:
     target = ["--target", "127.0.0.1:1"]
-    # tenants takes --target before its subcommand, sms inbox after it
-    code, _, err = await run(argv[0], *target, *argv[1:]) if argv[0] == "tenants" else await run(*argv, *target)
+    # tenants and staff take --target before their subcommand, sms inbox after it
+    before = argv[0] in ("tenants", "staff")
+    code, _, err = await run(argv[0], *target, *argv[1:]) if before else await run(*argv, *target)
     assert code == 3
     assert len(err.strip().splitlines()) == 1
     assert "127.0.0.1:1" in err

@@ -32,6 +32,7 @@ SERVICE_ONLY = {
     "AvailabilityService": {
         "UpsertClinic", "GetTenantCredentials", "ListTenants", "RotateTenantSecret", "IssueApiKey", "ListApiKeys",
         "RevokeApiKey", "AuthenticateApiKey", "IssueFeedToken", "ListFeedTokens", "RevokeFeedToken", "CheckFeedToken",
+        "CreateStaffAccount", "ListStaffAccounts", "RemoveStaffAccount", "VerifyStaffPassword",
     },
     "NotificationService": {"EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts"},
     "ReservationService": {"HandlePatientReply", "RecallToolReply", "KeepToolReply"},
