@@ -17,13 +17,14 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "INTERNAL_API_TOKEN": lambda: secrets.token_urlsafe(32),
     "SECRET_ENCRYPTION_KEY": lambda: secrets.token_urlsafe(32),
     "DEMO_TENANT_SECRET": lambda: secrets.token_urlsafe(24),
+    "CONSOLE_SESSION_KEY": lambda: secrets.token_urlsafe(32),
 }
 
 
 def use_throwaway_secrets(env: dict[str, str] | os._Environ[str]) -> None:
     """Tests and benchmarks: fresh service token and key-encryption key unless already set
     (every process they start inherits them)."""
-    for name in ("INTERNAL_API_TOKEN", "SECRET_ENCRYPTION_KEY"):
+    for name in ("INTERNAL_API_TOKEN", "SECRET_ENCRYPTION_KEY", "CONSOLE_SESSION_KEY"):
         env.setdefault(name, f"throwaway-{name.lower()}-{secrets.token_hex(16)}")
 
 

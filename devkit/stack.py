@@ -174,6 +174,7 @@ def announce(env: dict[str, str], gateway_port: int) -> None:
         '{"name": "check_availability", "arguments": {"date": "tomorrow"}}}]}}\''
     )
     say(f"texts are not sent without TWILIO_*: they are printed here and listed at {url}/dev/sms")
+    say(f"staff console: {url}/console/demo/   (an account first: booking staff add demo you@example.com)")
     say("Ctrl-C stops everything")
 
 

@@ -12,7 +12,7 @@ from common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 from common.metrics import serve_metrics
 from common.sealing import KEK_VAR, SecretBox
 from common.timestamps import Clock, utc_now
-from gateway import dev_sms, feeds, handlers, twilio_webhooks
+from gateway import console, dev_sms, feeds, handlers, twilio_webhooks
 from gateway.auth import TenantAuth
 from gateway.clinics import ClinicDirectory
 from gateway.config import GatewayConfig
@@ -116,4 +116,5 @@ def create_app(cfg: GatewayConfig, clock: Clock = utc_now) -> web.Application:
     twilio_webhooks.add_routes(app)
     dev_sms.add_routes(app)
     feeds.add_routes(app)
+    console.add_routes(app, cfg.console_session_key)
     return app

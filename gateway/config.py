@@ -11,6 +11,16 @@ from common.sealing import KEK_VAR, SecretBox
 from common.security import GrpcSecurity
 
 DEFAULT_METRICS_PORT = 9100
+CONSOLE_KEY_VAR = "CONSOLE_SESSION_KEY"
+MIN_CONSOLE_KEY = 32
+
+
+def checked_console_key(env: Mapping[str, str]) -> str:
+    """The console's session key ("" = no console), or ConfigError naming the variable."""
+    value = env.get(CONSOLE_KEY_VAR, "")
+    if value and len(value.encode()) < MIN_CONSOLE_KEY:
+        raise ConfigError(f"{CONSOLE_KEY_VAR} must be at least {MIN_CONSOLE_KEY} bytes (e.g. openssl rand -hex 32)")
+    return value
 
 
 def checked_kek(env: Mapping[str, str]) -> str:
@@ -45,6 +55,9 @@ class GatewayConfig:
     # GATEWAY_REUSE_PORT=1: bind with SO_REUSEPORT so several gateway replicas share one port
     # (the kernel spreads connections over them; `make run REPLICAS=2` uses it).
     reuse_port: bool = False
+    # Encrypts the staff console's session cookies (CONSOLE_SESSION_KEY, >= 32 bytes); "" = no
+    # console (its routes are 404). make run keeps one in .data/; docker-compose requires it.
+    console_session_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -68,4 +81,5 @@ class GatewayConfig:
             secret_encryption_key=checked_kek(env),
             ready_tenants=tuple(t.strip() for t in env.get("READY_TENANTS", "").split(",") if t.strip()),
             reuse_port=env_flag(env, "GATEWAY_REUSE_PORT"),
+            console_session_key=checked_console_key(env),
         )

@@ -35,6 +35,7 @@ SECRETS = {
     "INTERNAL_API_TOKEN": "internal-token-for-the-test-0123456789",
     "SECRET_ENCRYPTION_KEY": "encryption-key-for-the-test-0123456789",
     "DEMO_TENANT_SECRET": "demo-secret-for-the-test",
+    "CONSOLE_SESSION_KEY": "console-session-key-for-the-test-0123456789",
 }
 
 

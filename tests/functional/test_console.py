@@ -1,0 +1,179 @@
+"""The staff console over real HTTP against the real services: sign-in, sessions bound to one
+clinic, CSRF on every form, sign-in limits, the day view, live events, and actions reaching callers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from booking.availability.v1 import availability_pb2 as apb
+from booking.reservation.v1 import reservation_pb2 as rpb
+from devkit.processes import ROOT
+from gateway.console.access import SESSION_COOKIE
+from gateway.console.limits import FAILURES_PER_ACCOUNT
+from services.availability.clinic_file import load_clinic_file
+from tests.conftest import Clock, GatewayClient, Stack
+from tests.functional.console_client import (
+    EMAIL,
+    PASSWORD,
+    add_staff,
+    console_gateway,
+    day_page,
+    form_token,
+    sign_in,
+)  # fmt: skip
+from tests.functional.vapi_client import call_tool, gateway_client, load_demo
+
+TUESDAY = "2026-11-24"  # the demo clock is Monday 2026-11-23, 7 AM in New York
+
+
+async def book_by_phone(client: GatewayClient, call: str = "call-1", index: int = 0) -> dict[str, Any]:
+    """A caller books a video consultation (no code needed) through /vapi/demo."""
+    found = await call_tool(client, "check_availability", {"date": "Tuesday", "service": "video consultation"},
+                            call_id=call)  # fmt: skip
+    slot: dict[str, Any] = found["slots"][index]
+    held = await call_tool(client, "reserve_slot", {"slot_id": slot["slot_id"], "patient_name": "Ada Lovelace"},
+                           call_id=call, tool_call_id="tc-2")  # fmt: skip
+    assert held["ok"], held
+    booked = await call_tool(client, "confirm_booking", {}, call_id=call, tool_call_id="tc-3")
+    assert booked["ok"], booked
+    return {**slot, "appointment_id": booked["appointment_id"]}
+
+
+async def test_no_page_fragment_or_event_stream_without_signing_in(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        page = await client.get("/console/demo/", allow_redirects=False)
+        assert page.status == 303 and page.headers["Location"] == "/console/demo/login"
+        assert (await client.get("/console/demo/grid")).status == 401
+        assert (await client.get("/console/demo/events")).status == 401
+        posted = await client.post("/console/demo/block", data={"csrf": "x"}, allow_redirects=False)
+        assert posted.status == 303 and posted.headers["Location"] == "/console/demo/login"
+        forged = await client.get("/console/demo/grid", cookies={SESSION_COOKIE: "A" * 80})
+        assert forged.status == 401
+
+
+async def test_signing_in_sets_a_strict_http_only_cookie_for_this_clinic_only(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        reply = await sign_in(client)
+        assert reply.status == 303 and reply.headers["Location"] == "/console/demo/"
+        cookie = reply.cookies[SESSION_COOKIE]
+        assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/console/demo/"
+        assert not cookie["secure"]  # plain HTTP on a laptop
+        assert EMAIL not in cookie.value  # encrypted, not just signed
+        page = await day_page(client, TUESDAY)
+        assert "Dr. Amy Lee" in page and "Video consultation" in page and EMAIL in page
+        assert "Tuesday, November 24, 2026" in page and "America/New_York" in page
+        behind_tls = await sign_in(client, **{"X-Forwarded-Proto": "https"})
+        assert behind_tls.cookies[SESSION_COOKIE]["secure"]
+
+
+async def test_another_clinics_session_is_refused(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        other = load_clinic_file(ROOT / "clinics" / "demo.yaml", {"DEMO_TENANT_SECRET": "other-secret-0123456789"})
+        other.tenant_id = "other"
+        await stack.availability_stub.UpsertClinic(apb.UpsertClinicRequest(clinic=other))
+        await add_staff(stack, tenant="other", email=EMAIL)  # the same person on both: still two sessions
+        signed = await sign_in(client)
+        cookie = signed.cookies[SESSION_COOKIE].value
+        assert (await client.get("/console/demo/grid", cookies={SESSION_COOKIE: cookie})).status == 200
+        foreign = await client.get("/console/other/", cookies={SESSION_COOKIE: cookie}, allow_redirects=False)
+        assert foreign.status == 303 and foreign.headers["Location"] == "/console/other/login"
+        assert (await client.get("/console/other/events", cookies={SESSION_COOKIE: cookie})).status == 401
+
+
+async def test_a_wrong_password_or_unknown_email_is_refused_alike(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        wrong = await sign_in(client, password=PASSWORD + "!")
+        unknown = await sign_in(client, email="nobody@demo.test")
+        for reply in (wrong, unknown):
+            assert reply.status == 401 and SESSION_COOKIE not in reply.cookies
+            assert "Wrong email or password." in await reply.text()
+        assert (await client.get("/console/demo/grid")).status == 401
+
+
+async def test_sign_in_without_its_form_token_is_refused(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        await client.get("/console/demo/login")  # has the cookie half, sends no form half
+        reply = await client.post("/console/demo/login", data={"email": EMAIL, "password": PASSWORD, "csrf": "x" * 64})
+        assert reply.status == 403 and SESSION_COOKIE not in reply.cookies
+
+
+async def test_every_form_without_the_sessions_token_is_refused(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        page = await day_page(client, TUESDAY)
+        token = form_token(page)
+        fields = {"provider": "dr-okafor", "date": TUESDAY, "start": "12:00", "end": "13:00", "reason": "x"}
+        for bad in ({}, {"csrf": ""}, {"csrf": token[:-1] + ("A" if token[-1] != "A" else "B")}):
+            reply = await client.post("/console/demo/block", data={**fields, **bad}, allow_redirects=False)
+            assert reply.status == 403
+        missing = "00000000-0000-0000-0000-000000000000"
+        for path in ("/console/demo/book", f"/console/demo/appointments/{missing}/cancel",
+                     f"/console/demo/appointments/{missing}/move", f"/console/demo/blocks/{missing}/unblock",
+                     "/console/demo/logout"):  # fmt: skip
+            assert (await client.post(path, data={"csrf": "nope"}, allow_redirects=False)).status == 403
+        live = await stack.reservation_stub.ListHoldsAndBlocks(rpb.ListHoldsAndBlocksRequest(
+            tenant_id="demo", range=_tuesday_range()))  # fmt: skip
+        assert list(live.blocks) == []  # nothing was done
+        done = await client.post("/console/demo/block", data={**fields, "csrf": token}, allow_redirects=False)
+        assert done.status == 303 and "notice=blocked" in done.headers["Location"]
+
+
+async def test_sign_in_attempts_are_limited_per_account_then_even_the_right_password_waits(
+    stack: Stack, clock: Clock
+) -> None:
+    async with console_gateway(stack, clock) as client:
+        for _ in range(FAILURES_PER_ACCOUNT):
+            assert (await sign_in(client, password="wrong password 123")).status == 401
+        limited = await sign_in(client)
+        assert limited.status == 429 and SESSION_COOKIE not in limited.cookies
+        assert "Too many attempts" in await limited.text()
+        await add_staff(stack, email="bob@demo.test")
+        assert (await sign_in(client, email="bob@demo.test")).status == 303  # another account is not locked
+
+
+async def test_sign_in_attempts_are_limited_per_address(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        replies = await asyncio.gather(*(sign_in(client, email=f"guess{n}@demo.test") for n in range(21)))
+        assert sorted(r.status for r in replies) == [401] * 20 + [429]
+
+
+async def test_logout_ends_the_session_in_this_browser(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        token = form_token(await day_page(client, TUESDAY))
+        out = await client.post("/console/demo/logout", data={"csrf": token}, allow_redirects=False)
+        assert out.status == 303 and out.cookies[SESSION_COOKIE].value == ""
+        assert (await client.get("/console/demo/grid")).status == 401
+
+
+async def test_a_removed_account_is_refused_within_seconds(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        assert (await client.get("/console/demo/grid")).status == 200
+        await stack.availability_stub.RemoveStaffAccount(apb.RemoveStaffAccountRequest(tenant_id="demo", email=EMAIL))
+        statuses = []
+        for _ in range(40):  # ACCOUNTS_SECONDS is 5
+            statuses.append((await client.get("/console/demo/grid")).status)
+            if statuses[-1] == 401:
+                break
+            await asyncio.sleep(0.2)
+        assert statuses[-1] == 401, statuses
+
+
+async def test_without_a_session_key_there_is_no_console(stack: Stack, clock: Clock) -> None:
+    await load_demo(stack, clock)
+    async with gateway_client(stack, clock) as client:
+        assert (await client.get("/console/demo/login")).status == 404
+
+
+def _tuesday_range() -> Any:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from booking.common.v1 import common_pb2 as C
+    from common.timestamps import to_timestamp
+    from gateway.console.day import day_range
+
+    start, end = day_range(date(2026, 11, 24), ZoneInfo("America/New_York"))
+    return C.TimeRange(start=to_timestamp(start), end=to_timestamp(end))
