@@ -4,12 +4,20 @@ clinic, CSRF on every form, sign-in limits, the day view, live events, and actio
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from booking.availability.v1 import availability_pb2 as apb
+from booking.common.v1 import common_pb2 as C
 from booking.reservation.v1 import reservation_pb2 as rpb
+from common.timestamps import to_timestamp
 from devkit.processes import ROOT
-from gateway.console.access import SESSION_COOKIE
+from gateway.console.access import CONSOLE, SESSION_COOKIE
+from gateway.console.day import day_range
 from gateway.console.limits import FAILURES_PER_ACCOUNT
 from services.availability.clinic_file import load_clinic_file
 from tests.conftest import Clock, GatewayClient, Stack
@@ -168,12 +176,148 @@ async def test_without_a_session_key_there_is_no_console(stack: Stack, clock: Cl
 
 
 def _tuesday_range() -> Any:
-    from datetime import date
-    from zoneinfo import ZoneInfo
 
-    from booking.common.v1 import common_pb2 as C
-    from common.timestamps import to_timestamp
-    from gateway.console.day import day_range
 
     start, end = day_range(date(2026, 11, 24), ZoneInfo("America/New_York"))
     return C.TimeRange(start=to_timestamp(start), end=to_timestamp(end))
+
+
+async def read_event(response: Any, timeout: float = 5.0) -> dict[str, Any]:
+    """The next `change` event of an SSE response."""
+    async with asyncio.timeout(timeout):
+        lines: list[str] = []
+        while True:
+            line = (await response.content.readline()).decode().rstrip("\n")
+            if line == "" and any(x.startswith("event: change") for x in lines):
+                data = next(x for x in lines if x.startswith("data: "))
+                parsed: dict[str, Any] = json.loads(data.removeprefix("data: "))
+                return parsed
+            lines = [] if line == "" else [*lines, line]
+
+
+async def test_a_booking_by_phone_reaches_every_open_page_through_one_shared_stream(
+    stack: Stack, clock: Clock
+) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        pages = [await client.get("/console/demo/events") for _ in range(3)]
+        assert all(p.status == 200 and p.headers["Content-Type"] == "text/event-stream" for p in pages)
+        await asyncio.sleep(0.3)  # the shared stream is established
+        started = asyncio.get_running_loop().time()
+        slot = await book_by_phone(client)
+        events = await asyncio.gather(*(read_event(p) for p in pages))
+        assert asyncio.get_running_loop().time() - started < 3
+        assert all(e["kind"] == "held" and e["provider_id"] == "dr-okafor" for e in events)
+        assert "Ada" not in json.dumps(events)  # which time changed, never who
+        grid = await (await client.get(f"/console/demo/grid?date={TUESDAY}")).text()
+        assert "Ada Lovelace" in grid and slot["appointment_id"] in grid
+        assert client.app[CONSOLE].live.streams_opened == 1
+        for page in pages:
+            page.close()
+
+
+async def test_cancelling_from_the_console_offers_the_time_to_the_next_caller(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        slot = await book_by_phone(client)
+        after = await call_tool(client, "check_availability", {"date": "Tuesday", "service": "video consultation"},
+                                call_id="call-2")  # fmt: skip
+        assert slot["start"] not in [s["start"] for s in after["slots"]]
+        await sign_in(client)
+        page = await day_page(client, TUESDAY)
+        assert "Ada Lovelace" in page
+        reply = await client.post(
+            f"/console/demo/appointments/{slot['appointment_id']}/cancel",
+            data={"csrf": form_token(page), "reason": "patient called", "back": TUESDAY, "nonce": "n1"},
+            allow_redirects=False,
+        )  # fmt: skip
+        assert reply.status == 303 and reply.headers["Location"] == f"/console/demo/?date={TUESDAY}&notice=cancelled"
+        again = await call_tool(client, "check_availability", {"date": "Tuesday", "service": "video consultation"},
+                                call_id="call-3")  # fmt: skip
+        assert slot["start"] in [s["start"] for s in again["slots"]]
+        shown = await day_page(client, TUESDAY)
+        assert "Ada Lovelace" not in shown
+        history = await stack.availability_deps.pool.fetchrow(
+            "SELECT actor, reason FROM reservation.reservation_events WHERE to_status = 'CANCELED'"
+        )
+        assert dict(history) == {"actor": f"console:{EMAIL}", "reason": "patient called"}
+
+
+async def lee_tuesday_morning(client: GatewayClient, call: str) -> list[str]:
+    offered = await call_tool(client, "check_availability", {"date": "Tuesday morning", "provider": "Doctor Lee"},
+                              call_id=call)  # fmt: skip
+    return [s["start"] for s in offered.get("slots", []) if f"{TUESDAY}T" <= s["start"] < f"{TUESDAY}T12"]
+
+
+async def test_walk_in_move_and_block_from_the_console(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        token = form_token(await day_page(client, TUESDAY))
+        booked = await client.post("/console/demo/book", data={
+            "csrf": token, "nonce": "w1", "back": TUESDAY, "provider": "dr-lee", "service": "cleaning",
+            "date": TUESDAY, "time": "14:00", "name": "Grace Hopper", "phone": "", "reason": "walk-in",
+        }, allow_redirects=False)  # fmt: skip
+        assert booked.headers["Location"].endswith("notice=booked")
+        page = await day_page(client, TUESDAY)
+        assert "14:00–14:30" in page and "Grace Hopper" in page
+        found = await stack.reservation_stub.ListAppointments(
+            rpb.ListAppointmentsRequest(tenant_id="demo", range=_tuesday_range())
+        )
+        appointment = found.appointments[0].appointment_id
+        moved = await client.post(f"/console/demo/appointments/{appointment}/move", data={
+            "csrf": token, "nonce": "m1", "back": TUESDAY, "provider": "dr-lee", "date": TUESDAY, "time": "15:00",
+            "reason": "asked",
+        }, allow_redirects=False)  # fmt: skip
+        assert moved.headers["Location"].endswith("notice=moved")
+        assert "15:00–15:30" in await day_page(client, TUESDAY)
+        assert await lee_tuesday_morning(client, "call-before") != []
+        block = {"csrf": token, "nonce": "b1", "back": TUESDAY, "provider": "dr-lee", "date": TUESDAY,
+                 "start": "09:00", "end": "12:00", "reason": "training"}  # fmt: skip
+        blocked = await client.post("/console/demo/block", data=block, allow_redirects=False)
+        assert blocked.headers["Location"].endswith("notice=blocked")
+        assert await lee_tuesday_morning(client, "call-after") == []  # callers are offered none of it
+        page = await day_page(client, TUESDAY)
+        assert "Blocked" in page and "training" in page
+        refused = await client.post("/console/demo/block", data={**block, "nonce": "b2"}, allow_redirects=False)
+        assert refused.headers["Location"].endswith("notice=refused:FAILURE_CAUSE_SLOT_UNAVAILABLE")
+        assert "That time is taken (or blocked)." in await (await client.get(refused.headers["Location"])).text()
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/console/demo/block", {"provider": "dr-lee", "date": "tuesday", "start": "09:00", "end": "10:00"}),
+        ("/console/demo/block", {"provider": "dr-lee", "date": TUESDAY, "start": "10:00", "end": "09:00"}),
+        ("/console/demo/block", {"provider": "dr-nobody", "date": TUESDAY, "start": "09:00", "end": "10:00"}),
+        ("/console/demo/book", {"provider": "dr-lee", "service": "cleaning", "date": TUESDAY, "time": "9am"}),
+        ("/console/demo/appointments/not-an-id/cancel", {"reason": "x"}),
+    ],
+)
+async def test_bad_form_values_are_400_naming_the_field(
+    stack: Stack, clock: Clock, path: str, fields: dict[str, str]
+) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        token = form_token(await day_page(client, TUESDAY))
+        reply = await client.post(path, data={"csrf": token, **fields}, allow_redirects=False)
+        assert reply.status == 400
+
+
+async def test_a_bad_date_in_the_address_is_400(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        assert (await client.get("/console/demo/?date=2026-13-01")).status == 400
+        assert (await client.get("/console/demo/?date=20261124")).status == 400
+
+
+async def test_names_are_escaped_on_the_page(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        token = form_token(await day_page(client, TUESDAY))
+        await client.post("/console/demo/book", data={
+            "csrf": token, "nonce": "x1", "back": TUESDAY, "provider": "dr-lee", "service": "cleaning",
+            "date": TUESDAY, "time": "14:00", "name": "<script>alert(1)</script>", "reason": "walk-in",
+        }, allow_redirects=False)  # fmt: skip
+        page = await day_page(client, TUESDAY)
+        assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        reply = await client.get(f"/console/demo/?date={TUESDAY}")
+        assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
