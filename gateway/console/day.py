@@ -29,6 +29,8 @@ class Item:
 
     @property
     def label(self) -> str:
+        if self.start.utcoffset() != self.end.utcoffset():  # across a DST change: 01:30 EDT–01:00 EST
+            return f"{self.start:%H:%M %Z}–{self.end:%H:%M %Z}"
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 

@@ -239,7 +239,7 @@ async def test_cancelling_from_the_console_offers_the_time_to_the_next_caller(st
         history = await stack.availability_deps.pool.fetchrow(
             "SELECT actor, reason FROM reservation.reservation_events WHERE to_status = 'CANCELED'"
         )
-        assert dict(history) == {"actor": f"console:{EMAIL}", "reason": "patient called"}
+        assert history is not None and dict(history) == {"actor": f"console:{EMAIL}", "reason": "patient called"}
 
 
 async def lee_tuesday_morning(client: GatewayClient, call: str) -> list[str]:
