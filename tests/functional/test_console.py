@@ -16,6 +16,7 @@ from booking.common.v1 import common_pb2 as C
 from booking.reservation.v1 import reservation_pb2 as rpb
 from common.timestamps import to_timestamp
 from devkit.processes import ROOT
+from gateway.console import live
 from gateway.console.access import CONSOLE, SESSION_COOKIE
 from gateway.console.day import day_range
 from gateway.console.limits import FAILURES_PER_ACCOUNT
@@ -321,3 +322,21 @@ async def test_names_are_escaped_on_the_page(stack: Stack, clock: Clock) -> None
         assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         reply = await client.get(f"/console/demo/?date={TUESDAY}")
         assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
+
+
+async def test_the_shared_stream_reconnects_with_its_cursor_and_misses_nothing(
+    stack: Stack, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "STREAM_SECONDS", 0.5)  # each WatchSchedule call ends quickly and is re-opened
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        page = await client.get("/console/demo/events")
+        await asyncio.sleep(0.3)
+        await book_by_phone(client, call="call-a", index=0)
+        first = [await read_event(page) for _ in range(2)]  # held, confirmed
+        await asyncio.sleep(1.2)  # the stream has ended and been re-opened (at least twice)
+        await book_by_phone(client, call="call-b", index=1)
+        second = [await read_event(page) for _ in range(2)]
+        assert [e["kind"] for e in first + second] == ["held", "confirmed", "held", "confirmed"]
+        assert client.app[CONSOLE].live.streams_opened >= 3
+        page.close()
