@@ -24,8 +24,8 @@ from tests.functional.booking import CLINIC, NY, book, load_clinic, phone, ts, t
 DESK = pb.StaffAction(actor="desk:anna", reason="patient called")
 
 
-def ny(*args: int) -> datetime:
-    return datetime(*args, tzinfo=NY).astimezone(UTC)  # type: ignore[misc]
+def ny(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NY).astimezone(UTC)
 
 
 async def deliver(stack: Stack, clock: Clock, at: datetime) -> Batch:
@@ -111,7 +111,8 @@ async def staff_move(stack: Stack, appointment_id: str, start: datetime) -> pb.A
         pb.StaffMoveRequest(tenant_id="acme", appointment_id=appointment_id, start=ts(start), action=DESK)
     )
     assert not reply.HasField("failure"), reply.failure
-    return reply.appointment
+    appointment: pb.Appointment = reply.appointment
+    return appointment
 
 
 async def patient_move(stack: Stack, appointment_id: str, start: datetime) -> pb.Appointment:
@@ -119,7 +120,8 @@ async def patient_move(stack: Stack, appointment_id: str, start: datetime) -> pb
         pb.RescheduleAppointmentRequest(tenant_id="acme", appointment_id=appointment_id, start=ts(start))
     )
     assert not reply.HasField("failure"), reply.failure
-    return reply.appointment
+    appointment: pb.Appointment = reply.appointment
+    return appointment
 
 
 @pytest.mark.parametrize("move", [staff_move, patient_move])

@@ -21,9 +21,9 @@ NY = ZoneInfo("America/New_York")
 QUIET = QuietHours.parse("21:00", "08:00")
 
 
-def ny(*args: int) -> datetime:
+def ny(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     """A New York wall time as a UTC instant (as the database hands them out)."""
-    return datetime(*args, tzinfo=NY).astimezone(UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=NY).astimezone(UTC)
 
 
 def test_both_offsets_outside_quiet_hours_are_due_exactly_then() -> None:
