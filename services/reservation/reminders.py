@@ -15,7 +15,7 @@ Meanings chosen:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY_MINUTES = 24 * 60
@@ -58,8 +58,9 @@ def _minute_of_day(at: datetime, zone: ZoneInfo) -> tuple[datetime, int]:
 
 
 def _at(local: datetime, minute: int, zone: ZoneInfo, days: int = 0) -> datetime:
+    """A wall time of the clinic as an instant (UTC: arithmetic on it is elapsed time)."""
     day = local.date() + timedelta(days=days)
-    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
+    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone).astimezone(UTC)
 
 
 def quiet_began(at: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
@@ -81,8 +82,9 @@ def in_quiet_hours(at: datetime, zone: ZoneInfo, quiet: QuietHours) -> bool:
 
 
 def due_at(starts_at: datetime, offset_minutes: int, zone: ZoneInfo, quiet: QuietHours) -> datetime:
-    """When the reminder `offset_minutes` before `starts_at` is sent."""
-    due = starts_at - timedelta(minutes=offset_minutes)
+    """When the reminder `offset_minutes` before `starts_at` is sent (UTC)."""
+    # In UTC: Python subtracts wall time between datetimes of one zone, elapsed time only in UTC.
+    due = starts_at.astimezone(UTC) - timedelta(minutes=offset_minutes)
     if in_quiet_hours(due, zone, quiet):
         due = quiet_began(due, zone, quiet) - BEFORE_QUIET
     return due
