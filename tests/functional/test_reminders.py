@@ -231,8 +231,8 @@ async def test_three_workers_claiming_at_once_send_each_of_80_reminders_exactly_
         if task.get_name() == "reminder-worker":
             task.cancel()
     starts = [tuesday(9) + timedelta(days=d, minutes=30 * i) for d in range(3) for i in range(16)]
-    booked = await asyncio.gather(*(book(stack, start, n, provider="p1") for n, start in enumerate(starts[:40])))
-    assert len(booked) == 40
+    for first in range(0, 40, 10):  # ten at a time: inside the client's deadline on a busy machine
+        await asyncio.gather(*(book(stack, starts[n], n, provider="p1") for n in range(first, first + 10)))
     clock.now = ny(2030, 1, 8, 8, 0)  # before the first start, out of quiet hours: make all 80 due now
     await pool.execute("UPDATE reservation.reminders SET due_at = $1", clock.now - timedelta(minutes=1))
     workers = [ReminderWorker(pool, clock=clock, batch=3) for _ in range(3)]
