@@ -73,8 +73,19 @@ CREATE TRIGGER reservations_attendance
     AFTER UPDATE OF attendance_confirmed_at ON reservation.reservations
     FOR EACH ROW EXECUTE FUNCTION reservation.record_attendance_event();
 
--- The answers to replies are texts of their own kinds.
-ALTER TABLE notification.messages DROP CONSTRAINT messages_kind_check;
-ALTER TABLE notification.messages ADD CONSTRAINT messages_kind_check CHECK (kind IN
-    ('OTP', 'CONFIRMATION', 'CANCELLATION', 'REMINDER', 'RESCHEDULE', 'OTHER',
-     'REPLY_HELP', 'CANCEL_REFUSED', 'ATTENDANCE_CONFIRMED'));
+-- The answers to replies are texts of their own kinds. The kind list is extended, not restated,
+-- so kinds another feature's migration added (before or after this one) are kept.
+DO $$
+DECLARE
+    definition text;
+BEGIN
+    SELECT pg_get_constraintdef(oid) INTO definition FROM pg_constraint
+    WHERE conrelid = 'notification.messages'::regclass AND conname = 'messages_kind_check';
+    IF definition IS NOT NULL AND position('REPLY_HELP' IN definition) = 0 THEN
+        EXECUTE 'ALTER TABLE notification.messages DROP CONSTRAINT messages_kind_check';
+        EXECUTE 'ALTER TABLE notification.messages ADD CONSTRAINT messages_kind_check '
+            || replace(definition, 'ARRAY[',
+                       'ARRAY[''REPLY_HELP''::text, ''CANCEL_REFUSED''::text, ''ATTENDANCE_CONFIRMED''::text, ');
+    END IF;
+END;
+$$;
