@@ -47,6 +47,8 @@ CREATE TABLE reservation.patient_replies (
     received_at    timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, message_sid)
 );
+-- The retention purge drops them after the idempotency window (services/reservation/retention.py).
+CREATE INDEX patient_replies_by_age ON reservation.patient_replies (received_at);
 
 -- YES to a reminder: the patient said they will come (cleared when the appointment moves).
 ALTER TABLE reservation.reservations ADD COLUMN attendance_confirmed_at timestamptz;
