@@ -250,3 +250,30 @@ async def test_three_workers_claiming_at_once_send_each_of_80_reminders_exactly_
     sent = await pool.fetchval("SELECT count(*) FROM reservation.reminders WHERE status = 'SENT'")
     queued = await pool.fetchval("SELECT count(*) FROM reservation.outbox WHERE dedupe_key LIKE 'reminder:%'")
     assert sent == queued == len(due) == 80
+
+
+async def test_no_reminders_for_a_service_that_turns_them_off_or_a_number_the_clinic_may_not_text(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    services = [
+        {"id": "s30", "name": "Short", "duration_minutes": 30},
+        {"id": "s60", "name": "Long", "duration_minutes": 60, "rules": {"reminders": {"enabled": False}}},
+    ]
+    clock.now = ny(2030, 1, 7, 6, 0)
+    config = parse_clinic({**CLINIC, "services": services}, {})
+    await stack.availability_stub.UpsertClinic(apb.UpsertClinicRequest(clinic=config))
+    off = await book(stack, tuesday(10), 1, service="s60")
+    held = await stack.reservation_stub.CreateHold(
+        pb.CreateHoldRequest(
+            tenant_id="acme", provider_id="p2", service_id="s30", start=ts(tuesday(10)), call_id="call-uk",
+            patient=pb.Patient(name="Pat", phone="+447911123456"),
+        )
+    )  # fmt: skip
+    abroad = await stack.reservation_stub.ConfirmHold(
+        pb.ConfirmHoldRequest(tenant_id="acme", hold_id=held.hold.hold_id, call_id="call-uk")
+    )
+    assert abroad.appointment.status == pb.RESERVATION_STATUS_CONFIRMED
+    assert await reminders_of(pool, off.appointment_id) == []
+    assert await reminders_of(pool, abroad.appointment.appointment_id) == []
+    on = await book(stack, tuesday(11), 2)  # the clinic's default service still reminds
+    assert [offset for _, offset, _, _ in await reminders_of(pool, on.appointment_id)] == [1440, 120]
