@@ -371,7 +371,7 @@ async def test_purge_command_runs_as_a_real_process(pool: asyncpg.Pool, database
     assert stdout.decode().splitlines() == [
         "idempotency_keys: removed 1", "tool_replies: removed 0", "patient_replies: removed 0", "otp_codes: removed 0",
         "outbox: removed 0",
-    ]
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("module", ["services.reservation", "services.notification"])
