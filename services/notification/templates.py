@@ -22,7 +22,7 @@ STOP_HINT = "Reply STOP to opt out."
 STOP_HINT_ES = "Responda STOP para darse de baja."
 # The words replies are read by (services/reservation/replies.py): Y/YES/SI confirm, C/CANCEL cancel.
 REPLY_HINT = "Reply Y to confirm or C to cancel."
-REPLY_HINT_ES = "Responda SI para confirmar o C para cancelar."
+REPLY_HINT_ES = "SI confirma, C anula."  # short: a reminder stays one segment
 ARTICLES = ("a", "an", "the", "your", "un", "una", "el", "la", "los", "las", "su")
 WEEKDAYS_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 # Abbreviated: a text with "sábado" is UCS-2, where every character counts double.
@@ -93,7 +93,7 @@ TEXTS_ES = {
     "REMINDER": "{prefix}le recordamos su cita{of_service}{with_provider} el {at} {reply} {stop}",
     "ATTENDANCE_CONFIRMED": "{prefix}gracias por confirmar su cita{of_service} del {at} ¡Hasta pronto!",
     "CANCEL_REFUSED": (
-        "{prefix}su cita{of_service} del {at} ya no se puede cancelar por mensaje. Llámenos para cambiarla."
+        "{prefix}su cita{of_service} del {at} ya no se puede anular por mensaje. Para cambiarla llame al consultorio."
     ),
     "REPLY_HELP": "{prefix}sobre su cita{of_service} del {at} {reply} {stop}",
     "WAITLIST_OFFER": (

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from services.availability.clinic import ClinicConfigError, build_clinic
 from services.availability.clinic_file import parse_clinic
+from services.notification.templates import render, segments
 from services.reservation import reminders
 from services.reservation.reminders import QuietHours, decide, due_at, in_quiet_hours
 from tests.functional.booking import CLINIC
@@ -146,3 +147,27 @@ def test_a_bad_reminder_setting_is_refused_with_its_path(reminders_: dict[str, A
     with pytest.raises(ClinicConfigError) as raised:
         clinic_with({"reminders": reminders_})
     assert error in raised.value.errors
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_reminder_and_reply_texts_name_the_reply_words_and_stay_short(language: str) -> None:
+    start = ny(2030, 1, 8, 10, 0)
+    texts = {
+        kind: render(
+            kind,
+            "Acme Dental",
+            service="a dental cleaning",
+            provider="Doctor Lee",
+            start=start,
+            timezone="America/New_York",
+            language=language,
+        )
+        for kind in ("REMINDER", "REPLY_HELP", "CANCEL_REFUSED", "ATTENDANCE_CONFIRMED")
+    }
+    yes, cancel = ("Y to confirm", "C to cancel") if language == "en" else ("SI confirma", "C anula")
+    for kind in ("REMINDER", "REPLY_HELP"):
+        assert yes in texts[kind] and cancel in texts[kind] and "STOP" in texts[kind]
+    for kind, text in texts.items():
+        # Spanish is longer (and its STOP line too): a long service or provider name may take two.
+        assert segments(text).count <= (1 if language == "en" else 2), (kind, text)
+        assert ("10:00 AM" if language == "en" else "10:00 a.m.") in text, kind
