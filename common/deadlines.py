@@ -15,9 +15,11 @@ SERVICE_TO_SERVICE = 1.0  # a service asking another inside an RPC (reservation 
 LOOKUP = 1.5  # the gateway's clinic/credential look-ups (before the tool deadline starts)
 READY_PROBE = 1.0  # /ready asks every backend's health
 WEBHOOK_FORWARD = 3.0  # Twilio callbacks forwarded to notification (Twilio waits 15 s)
+REPLY_FORWARD = 2.0  # a patient's text reply, notification → reservation (inside WEBHOOK_FORWARD)
 RELAY_DELIVERY = 5.0  # outbox relay → notification EnqueueSms (background)
 CLIENT_DEFAULT = 3.0  # any RPC made without an explicit deadline (CLIs, tests)
 
 assert SERVICE_TO_SERVICE * 2 < GATEWAY_TO_SERVICE, "a service's own calls must fit in the gateway's"
 assert GATEWAY_TO_SERVICE * 2 < TOOL, "two sequential RPCs must fit in one tool call"
 assert TOOL < VAPI_TOOL_TIMEOUT / 2, "the tool answers well inside Vapi's timeout"
+assert SERVICE_TO_SERVICE < REPLY_FORWARD < WEBHOOK_FORWARD, "a reply's hops fit in the webhook's deadline"

@@ -57,7 +57,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
         await request.app[BACKENDS].notification.RecordInboundSms(
             npb.RecordInboundSmsRequest(
                 to=form.get("To", ""), body=form.get("Body", ""), tenant_id=request.query.get("tenant", ""),
-                **{"from": form.get("From", "")},
+                message_sid=form.get("MessageSid", ""), **{"from": form.get("From", "")},
             ),
             timeout=WEBHOOK_FORWARD,
         )  # fmt: skip
@@ -65,7 +65,8 @@ async def inbound_sms(request: web.Request) -> web.Response:
         if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
             log.warning("inbound sms not recorded", extra={"code": error.code().name})
             raise web.HTTPServiceUnavailable() from None
-    # Empty TwiML: we never answer by SMS (Twilio's own opt-out handling replies to STOP/HELP).
+    # Empty TwiML: Twilio's own opt-out handling replies to STOP/HELP, and the answer to any other
+    # reply is a text of its own, queued by reservation through its outbox.
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 

@@ -187,8 +187,9 @@ async def stack(pool: asyncpg.Pool, clock: Clock) -> AsyncIterator[Stack]:
     availability = await create_availability("127.0.0.1", 0, availability_deps)
     reservation = await create_reservation("127.0.0.1", 0, reservation_deps)
     notification = await create_notification(
-        "127.0.0.1", 0, pool, background=False, keys=remote_keys(lambda: availability_stub)
-    )
+        "127.0.0.1", 0, pool, background=False, keys=remote_keys(lambda: availability_stub),
+        reservation=lambda: reservation_stub,
+    )  # fmt: skip
     channels = [open_channel(f"127.0.0.1:{server.port}") for server in (availability, reservation, notification)]
     availability_stub = availability_pb2_grpc.AvailabilityServiceStub(channels[0])
     reservation_stub = reservation_pb2_grpc.ReservationServiceStub(channels[1])

@@ -18,6 +18,7 @@ import phonenumbers
 from booking.availability.v1 import availability_pb2 as pb
 from common.rules import DEFAULT_HOLD_MINUTES, MAX_HOLD_MINUTES
 from services.availability.language import DEFAULT_LOCALE, canonical_locale, locale_problem
+from services.availability.reminder_rules import DEFAULT_REMINDERS, Reminders, check_reminders
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
@@ -67,6 +68,7 @@ class Rules:
     otp_required: bool
     allow_spoken_phone_for_otp: bool
     verify_changes_by_code: bool
+    reminders: Reminders = DEFAULT_REMINDERS
 
     def to_proto(self) -> pb.BookingRules:
         return pb.BookingRules(
@@ -80,6 +82,7 @@ class Rules:
             allow_spoken_phone_for_otp=self.allow_spoken_phone_for_otp,
             verify_changes_by_code=self.verify_changes_by_code,
             max_codes_per_hour=self.max_codes_per_hour,
+            reminders=self.reminders.to_proto(),
         )
 
 
@@ -219,7 +222,9 @@ class _Checker:
                 values[name] = getattr(given, name)
             else:
                 values[name] = getattr(base, name) if base else default_flag
-        return Rules(**values)  # type: ignore[arg-type]
+        inherited = base.reminders if base else DEFAULT_REMINDERS
+        reminders = check_reminders(self.fail, f"{path}.reminders", given.reminders, inherited)
+        return Rules(**values, reminders=reminders)  # type: ignore[arg-type]
 
     def exceptions(self, path: str, items: list[pb.DateException]) -> tuple[DateException, ...]:
         result: list[DateException] = []

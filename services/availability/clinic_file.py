@@ -30,6 +30,7 @@ RULE_KEYS = {
     "max_codes_per_hour",
 }
 BOOL_RULE_KEYS = {"otp_required", "allow_spoken_phone_for_otp", "verify_changes_by_code"}
+REMINDER_KEYS = {"before_minutes", "quiet_hours", "enabled"}
 TOP_KEYS = {
     "tenant_id",
     "name",
@@ -138,8 +139,10 @@ class _Reader:
         rules = pb.BookingRules()
         if value is None:
             return rules
-        for key, item in self.mapping(path, value, RULE_KEYS | BOOL_RULE_KEYS).items():
-            if key in RULE_KEYS:
+        for key, item in self.mapping(path, value, RULE_KEYS | BOOL_RULE_KEYS | {"reminders"}).items():
+            if key == "reminders":
+                rules.reminders.CopyFrom(self.reminders(f"{path}.reminders", item))
+            elif key in RULE_KEYS:
                 setattr(rules, key, self.integer(f"{path}.{key}", item))
             elif key in BOOL_RULE_KEYS:
                 if not isinstance(item, bool):
@@ -147,6 +150,26 @@ class _Reader:
                 else:
                     setattr(rules, key, item)
         return rules
+
+    def reminders(self, path: str, value: Any) -> pb.ReminderRules:
+        """`{before_minutes: [1440, 120], quiet_hours: "21:00-08:00", enabled: true}`, every key optional."""
+        item = self.mapping(path, value, REMINDER_KEYS)
+        reminders = pb.ReminderRules(
+            offsets_minutes=[
+                self.integer(f"{path}.before_minutes[{i}]", v)
+                for i, v in enumerate(self.sequence(f"{path}.before_minutes", item.get("before_minutes")))
+            ]
+        )
+        if "enabled" in item:
+            if not isinstance(item["enabled"], bool):
+                self.fail(f"{path}.enabled", "must be true or false")
+            else:
+                reminders.enabled = item["enabled"]
+        if item.get("quiet_hours") is not None:
+            quiet = self.intervals(f"{path}.quiet_hours", [item["quiet_hours"]])
+            if quiet:
+                reminders.quiet_start, reminders.quiet_end = quiet[0].start, quiet[0].end
+        return reminders
 
     def exceptions(self, path: str, value: Any, kind: int) -> list[pb.DateException]:
         result = []

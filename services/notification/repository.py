@@ -196,6 +196,13 @@ class NotificationRepository:
         rows = await self.pool.fetch("SELECT DISTINCT tenant_id FROM notification.messages WHERE to_phone = $1", phone)
         return [r["tenant_id"] for r in rows]
 
+    async def latest_tenant_messaging(self, phone: str) -> str:
+        """The clinic that texted this number last ("" if none): a reply without a tenant answers it."""
+        value = await self.pool.fetchval(
+            "SELECT tenant_id FROM notification.messages WHERE to_phone = $1 ORDER BY created_at DESC LIMIT 1", phone
+        )
+        return str(value or "")
+
     async def record_status(self, provider_sid: str, status: str, error_code: str) -> str | None:
         """Apply a delivery callback unless it would move the message backwards; returns the status after."""
         async with self.pool.acquire() as conn, conn.transaction():

@@ -11,6 +11,7 @@ import grpc
 
 from booking.availability.v1 import availability_pb2_grpc
 from booking.notification.v1 import notification_pb2, notification_pb2_grpc
+from booking.reservation.v1 import reservation_pb2_grpc
 from common.config import ServiceConfig
 from common.contact_data import masking
 from common.grpc_auth import NoTenantKeys, TenantKeys, remote_keys
@@ -25,7 +26,7 @@ from services.notification.config import TwilioConfig
 from services.notification.relay import MessageRelay
 from services.notification.retention import sweeps
 from services.notification.senders import LocalSender, Sender, TwilioSender
-from services.notification.servicer import NotificationServicer
+from services.notification.servicer import NotificationServicer, ReservationStub
 
 SERVICE_NAME = notification_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name
 log = logging.getLogger("services.notification")
@@ -62,11 +63,12 @@ PATIENT_PHONES = masking({notification_pb2.Message.DESCRIPTOR.full_name: "to"})
 async def create_server(
     host: str, port: int, pool: asyncpg.Pool, *, sender: Sender | None = None, background: bool = True,
     keys: TenantKeys | None = None, security: GrpcSecurity | None = None, purger: Purger | None = None,
+    reservation: ReservationStub = lambda: None,
 ) -> NotificationRuntime:  # fmt: skip
     """Start the server on host:port (port 0 picks a free one) and, unless told not to, its SMS relay and
-    (when given) retention purge."""
+    (when given) retention purge. Patients' text replies go to `reservation()` (None: nowhere)."""
     sender = sender or LocalSender()
-    servicer = NotificationServicer(pool, sender if isinstance(sender, LocalSender) else None)
+    servicer = NotificationServicer(pool, sender if isinstance(sender, LocalSender) else None, reservation)
     relay = MessageRelay(pool, sender)
 
     def register(server: grpc.aio.Server) -> None:
@@ -85,9 +87,12 @@ def starter(twilio: TwilioConfig) -> Starter:
         # Tenant API keys are availability's: asked there (cached) when a clinic system calls.
         availability_channel = open_channel(cfg.availability_addr)
         stub = availability_pb2_grpc.AvailabilityServiceStub(availability_channel)
+        # Patients' text replies (C, YES...) are reservation's to answer.
+        reservation_channel = open_channel(cfg.reservation_addr)
+        reservation = reservation_pb2_grpc.ReservationServiceStub(reservation_channel)
         runtime = await create_server(
             cfg.host, cfg.port, pool, sender=make_sender(twilio), keys=remote_keys(lambda: stub),
-            purger=Purger(pool, "notification", sweeps(cfg.retention)),
+            purger=Purger(pool, "notification", sweeps(cfg.retention)), reservation=lambda: reservation,
         )  # fmt: skip
         close_sender = runtime.close
 
@@ -95,6 +100,7 @@ def starter(twilio: TwilioConfig) -> Starter:
             if close_sender is not None:
                 await close_sender()
             await availability_channel.close()
+            await reservation_channel.close()
 
         runtime.close = close
         runtime.refresh_metrics = notification_metrics.refresher(pool)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 
 import asyncpg
 import grpc
@@ -10,6 +12,8 @@ import grpc
 from booking.common.v1 import common_pb2
 from booking.notification.v1 import notification_pb2 as pb
 from booking.notification.v1 import notification_pb2_grpc
+from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from common.deadlines import REPLY_FORWARD
 from common.grpc_errors import e164, invalid
 from common.timestamps import from_timestamp
 from common.timestamps import to_timestamp as timestamp
@@ -25,6 +29,9 @@ KINDS = {
     pb.MESSAGE_KIND_RESCHEDULE: "RESCHEDULE",
     pb.MESSAGE_KIND_WAITLIST_OFFER: "WAITLIST_OFFER",
     pb.MESSAGE_KIND_WAITLIST_OFFER_EXPIRED: "WAITLIST_OFFER_EXPIRED",
+    pb.MESSAGE_KIND_REPLY_HELP: "REPLY_HELP",
+    pb.MESSAGE_KIND_CANCEL_REFUSED: "CANCEL_REFUSED",
+    pb.MESSAGE_KIND_ATTENDANCE_CONFIRMED: "ATTENDANCE_CONFIRMED",
 }
 KIND_TO_PROTO = {v: k for k, v in KINDS.items()}
 STATUSES = {
@@ -41,6 +48,11 @@ TWILIO_STATUS = {"sent": "SENT", "delivered": "DELIVERED", "undelivered": "UNDEL
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
 START_WORDS = {"start", "unstop", "yes"}
 HELP_WORDS = {"help", "info"}
+# Carrier keywords that are also answers to a reminder: after their carrier meaning (CANCEL opts
+# out, YES opts in, as Twilio does) they still reach the clinic as a reply.
+REPLY_KEYWORDS = {"cancel", "yes"}
+log = logging.getLogger("services.notification")
+ReservationStub = Callable[[], reservation_pb2_grpc.ReservationServiceStub | None]
 MAX_BODY = 1600
 
 
@@ -75,10 +87,13 @@ async def tenant_and_phone(
 
 
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, local: LocalSender | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, local: LocalSender | None = None, reservation: ReservationStub = lambda: None
+    ) -> None:
         self.pool = pool
         self.repository = NotificationRepository(pool)
         self.local = local  # the local sender, whose inbox ListDevTexts shows; None with Twilio
+        self.reservation = reservation  # where patients' replies go (found at call time: tests wire it late)
 
     async def ListDevTexts(
         self, request: pb.ListDevTextsRequest, context: grpc.aio.ServicerContext
@@ -193,15 +208,47 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     ) -> pb.RecordInboundSmsResponse:
         sender = await e164(context, "from", getattr(request, "from"))
         word = request.body.strip().lower().rstrip(".!")
+        if word in HELP_WORDS:
+            return pb.RecordInboundSmsResponse(action=pb.INBOUND_ACTION_HELP)  # Twilio answers HELP itself
+        action = await self._carrier_keyword(request.tenant_id, sender, word)
+        if action != pb.INBOUND_ACTION_UNSPECIFIED and word not in REPLY_KEYWORDS:
+            return pb.RecordInboundSmsResponse(action=action)
+        if await self._forward_reply(context, request, sender):
+            action = action or pb.INBOUND_ACTION_REPLY
+        return pb.RecordInboundSmsResponse(action=action)
+
+    async def _carrier_keyword(self, tenant_id: str, sender: str, word: str) -> pb.InboundAction.ValueType:
+        """STOP words opt the sender out, START words back in (for the clinic named, else every clinic
+        that texted them), as the carrier does."""
         if word in STOP_WORDS:
             opted_out, action = True, pb.INBOUND_ACTION_OPTED_OUT
         elif word in START_WORDS:
             opted_out, action = False, pb.INBOUND_ACTION_OPTED_IN
-        elif word in HELP_WORDS:
-            return pb.RecordInboundSmsResponse(action=pb.INBOUND_ACTION_HELP)  # Twilio answers HELP itself
         else:
-            return pb.RecordInboundSmsResponse(action=pb.INBOUND_ACTION_UNSPECIFIED)
-        tenants = [request.tenant_id] if request.tenant_id else await self.repository.tenants_messaging(sender)
+            return pb.INBOUND_ACTION_UNSPECIFIED
+        tenants = [tenant_id] if tenant_id else await self.repository.tenants_messaging(sender)
         for tenant in tenants:
             await self.repository.set_opt_out(tenant, sender, opted_out, f"inbound {word.upper()}")
-        return pb.RecordInboundSmsResponse(action=action)
+        return action
+
+    async def _forward_reply(
+        self, context: grpc.aio.ServicerContext, request: pb.RecordInboundSmsRequest, sender: str
+    ) -> bool:
+        """Hand a reply to reservation for the clinic named, else the one that texted the sender last."""
+        stub = self.reservation()
+        tenant_id = request.tenant_id or await self.repository.latest_tenant_messaging(sender)
+        if stub is None or not tenant_id:
+            return False
+        try:
+            await stub.HandlePatientReply(
+                reservation_pb2.HandlePatientReplyRequest(
+                    tenant_id=tenant_id, phone=sender, body=request.body[:MAX_BODY], message_sid=request.message_sid
+                ),
+                timeout=REPLY_FORWARD,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                return False
+            log.warning("patient reply not handed to reservation", extra={"code": error.code().name})
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "reservation service unavailable")
+        return True

@@ -20,6 +20,9 @@ GSM_BASIC = set(
 GSM_EXTENSION = set("^{}\\[~]|€\f")
 STOP_HINT = "Reply STOP to opt out."
 STOP_HINT_ES = "Responda STOP para darse de baja."
+# The words replies are read by (services/reservation/replies.py): Y/YES/SI confirm, C/CANCEL cancel.
+REPLY_HINT = "Reply Y to confirm or C to cancel."
+REPLY_HINT_ES = "SI confirma, C anula."  # short: a reminder stays one segment
 ARTICLES = ("a", "an", "the", "your", "un", "una", "el", "la", "los", "las", "su")
 WEEKDAYS_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 # Abbreviated: a text with "sábado" is UCS-2, where every character counts double.
@@ -68,62 +71,63 @@ def your(service: str) -> str:
     return f"your {bare(service) or 'appointment'}"
 
 
+# The texts about an appointment, by kind: {prefix} is "Clinic: ", {your} "your <service>", {with_provider}
+# " with <provider>" or "", {at} the local time, {within} " within N minutes" or "".
+TEXTS = {
+    "CONFIRMATION": "{prefix}{your}{with_provider} is confirmed for {at}. {stop}",
+    "CANCELLATION": "{prefix}{your} on {at} is cancelled. {stop}",
+    "RESCHEDULE": "{prefix}{your}{with_provider} is moved to {at}. {stop}",
+    "REMINDER": "{prefix}reminder: {your}{with_provider} is on {at}. {reply} {stop}",
+    "ATTENDANCE_CONFIRMED": "{prefix}thank you for confirming {your} on {at}. See you then!",
+    "CANCEL_REFUSED": "{prefix}{your} on {at} is too soon to cancel by text. Please call us to change it.",
+    "REPLY_HELP": "{prefix}about {your} on {at}: {reply} {stop}",
+    "WAITLIST_OFFER": "{prefix}a time opened up. Reply YES{within} to book {at}{with_provider}, or NO to pass. {stop}",
+    "WAITLIST_OFFER_EXPIRED": "{prefix}sorry, the offer of {at} has ended and that time is no longer held for you.",
+}
+# Spanish: {of_service} is " de <service>" or "", {with_provider} " con <provider>"; {at} ends a sentence.
+# The waitlist's reply words stay YES / NO: they are what replies are read by.
+TEXTS_ES = {
+    "CONFIRMATION": "{prefix}confirmamos su cita{of_service}{with_provider} el {at} {stop}",
+    "CANCELLATION": "{prefix}cancelamos su cita{of_service} del {at} {stop}",
+    "RESCHEDULE": "{prefix}cambiamos su cita{of_service}{with_provider} al {at} {stop}",
+    "REMINDER": "{prefix}le recordamos su cita{of_service}{with_provider} el {at} {reply} {stop}",
+    "ATTENDANCE_CONFIRMED": "{prefix}gracias por confirmar su cita{of_service} del {at} ¡Hasta pronto!",
+    "CANCEL_REFUSED": (
+        "{prefix}su cita{of_service} del {at} ya no se puede anular por mensaje. Para cambiarla llame al consultorio."
+    ),
+    "REPLY_HELP": "{prefix}sobre su cita{of_service} del {at} {reply} {stop}",
+    "WAITLIST_OFFER": (
+        "{prefix}se liberó una hora. Responda YES{within} para reservar el {at}{with_provider}, o NO. {stop}"
+    ),
+    "WAITLIST_OFFER_EXPIRED": (
+        "{prefix}lo sentimos, la oferta del {at} terminó y esa hora ya no está apartada para usted."
+    ),
+}
+
+
 def render(
     kind: str, clinic: str, *, service: str = "", provider: str = "", start: datetime | None = None,
     timezone: str = "UTC", code: str = "", minutes: int = 0, language: str = "",
 ) -> str:  # fmt: skip
     """The text of `kind` in `language` ("es" Spanish; anything else English)."""
-    if language == "es":
-        return render_es(
-            kind, clinic, service=service, provider=provider, start=start, timezone=timezone, code=code,
-            minutes=minutes,
-        )  # fmt: skip
     prefix = f"{clinic}: " if clinic else ""
-    with_provider = f" with {provider}" if provider else ""
-    at = when(start, timezone) if start is not None else ""
+    spanish = language == "es"
     if kind == "OTP":
+        if spanish:  # short: "código" is not GSM-7, so this text counts 70 units a segment
+            return f"{prefix}su código es {code}. Vence en 10 minutos. No lo comparta."
         return f"{prefix}your verification code is {code}. It expires in 10 minutes. Don't share it."
-    if kind == "CONFIRMATION":
-        return f"{prefix}{your(service)}{with_provider} is confirmed for {at}. {STOP_HINT}"
-    if kind == "CANCELLATION":
-        return f"{prefix}{your(service)} on {at} is cancelled. {STOP_HINT}"
-    if kind == "RESCHEDULE":
-        return f"{prefix}{your(service)}{with_provider} is moved to {at}. {STOP_HINT}"
-    if kind == "REMINDER":
-        return f"{prefix}reminder: {your(service)}{with_provider} is on {at}. {STOP_HINT}"
-    if kind == "WAITLIST_OFFER":
-        within = f" within {minutes} minutes" if minutes > 0 else ""
-        return f"{prefix}a time opened up. Reply YES{within} to book {at}{with_provider}, or NO to pass. {STOP_HINT}"
-    if kind == "WAITLIST_OFFER_EXPIRED":
-        return f"{prefix}sorry, the offer of {at} has ended and that time is no longer held for you."
-    raise ValueError(f"no template for {kind}")
-
-
-def render_es(
-    kind: str, clinic: str, *, service: str, provider: str, start: datetime | None, timezone: str, code: str,
-    minutes: int,
-) -> str:  # fmt: skip
-    """Spanish: "Acme Dental: confirmamos su cita de limpieza con Dr. Lee el martes 1 de sep. a las
-    10:00 a.m. Responda STOP para darse de baja." """
-    prefix = f"{clinic}: " if clinic else ""
-    of_service = f" de {bare(service)}" if bare(service) else ""
-    with_provider = f" con {provider}" if provider else ""
-    at = when_es(start, timezone) if start is not None else ""
-    if kind == "OTP":
-        # Short: "código" is not GSM-7, so this text counts 70 units a segment.
-        return f"{prefix}su código es {code}. Vence en 10 minutos. No lo comparta."
-    if kind == "CONFIRMATION":
-        return f"{prefix}confirmamos su cita{of_service}{with_provider} el {at} {STOP_HINT_ES}"
-    if kind == "CANCELLATION":
-        return f"{prefix}cancelamos su cita{of_service} del {at} {STOP_HINT_ES}"
-    if kind == "RESCHEDULE":
-        return f"{prefix}cambiamos su cita{of_service}{with_provider} al {at} {STOP_HINT_ES}"
-    if kind == "REMINDER":
-        return f"{prefix}le recordamos su cita{of_service}{with_provider} el {at} {STOP_HINT_ES}"
-    if kind == "WAITLIST_OFFER":  # the reply words stay YES / NO: they are what replies are read by
-        within = f" en {minutes} minutos" if minutes > 0 else ""
-        offer = f"se liberó una hora. Responda YES{within} para reservar el {at}{with_provider}, o NO."
-        return f"{prefix}{offer} {STOP_HINT_ES}"
-    if kind == "WAITLIST_OFFER_EXPIRED":
-        return f"{prefix}lo sentimos, la oferta del {at} terminó y esa hora ya no está apartada para usted."
-    raise ValueError(f"no template for {kind}")
+    text = (TEXTS_ES if spanish else TEXTS).get(kind)
+    if text is None:
+        raise ValueError(f"no template for {kind}")
+    if spanish:
+        return text.format(
+            prefix=prefix, of_service=f" de {bare(service)}" if bare(service) else "",
+            with_provider=f" con {provider}" if provider else "",
+            at=when_es(start, timezone) if start is not None else "",
+            within=f" en {minutes} minutos" if minutes > 0 else "", stop=STOP_HINT_ES, reply=REPLY_HINT_ES,
+        )  # fmt: skip
+    return text.format(
+        prefix=prefix, your=your(service), with_provider=f" with {provider}" if provider else "",
+        at=when(start, timezone) if start is not None else "",
+        within=f" within {minutes} minutes" if minutes > 0 else "", stop=STOP_HINT, reply=REPLY_HINT,
+    )  # fmt: skip

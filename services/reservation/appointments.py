@@ -166,9 +166,7 @@ class AppointmentRpcs:
             if refusal is None:
                 moved = await self._move(conn, row, new_reservation(validation, with_service_name=False), now)
                 if moved is not None:
-                    appointment = await self.changes.text(
-                        conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules, language=spoken
-                    )
+                    appointment = await self.changes.moved(conn, moved, rules, now, spoken)
                     return pb.RescheduleAppointmentResponse(appointment=appointment)
             failed = failure(refusal or policy.SLOT_TAKEN)  # no refusal: another booking took the time first
             return pb.RescheduleAppointmentResponse(appointment=appointment_of(row), failure=failed)

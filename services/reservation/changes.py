@@ -1,11 +1,13 @@
 """Writing a change of an appointment: its new status, the text it causes (queued in the same
-transaction through the outbox), once per idempotency key, waking the relay after commit."""
+transaction through the outbox) and its reminders (scheduled on booking, moved with it, dropped
+on cancellation, in the same transaction), once per idempotency key, waking the relay after commit."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 import grpc
 
@@ -13,9 +15,10 @@ from booking.availability.v1 import availability_pb2
 from booking.notification.v1 import notification_pb2
 from booking.reservation.v1 import reservation_pb2 as pb
 from common.db import Connection
-from services.reservation import text_limits
+from services.reservation import reminders, text_limits
 from services.reservation.convert import appointment_of, sms_request
 from services.reservation.idempotency import once
+from services.reservation.reminder_repository import ReminderRepository, Schedule
 from services.reservation.repository import Reservation, ReservationRepository
 
 Rules = availability_pb2.GetBookingRulesResponse
@@ -59,7 +62,35 @@ class Changes:
         """Give the appointment its new status (and `fields`, columns) and queue the text that change
         causes, in `spoken` (the asking caller's language; "" = the appointment's)."""
         row = await self.repository.set_status(conn, row.tenant_id, row.reservation_id, status, now, **fields)
+        if status == "CONFIRMED":
+            await self.remind(conn, row, rules, now)
+        elif status == "CANCELED":
+            await ReminderRepository.drop(conn, row.tenant_id, row.reservation_id)
         return await self.text(conn, row, kind, rules, language=spoken)
+
+    async def moved(
+        self, conn: Connection, row: Reservation, rules: Rules, now: datetime, spoken: str = ""
+    ) -> pb.Appointment:
+        """An appointment at its new time: its reminders follow it, and the patient is told (in `spoken`)."""
+        await ReminderRepository.drop(conn, row.tenant_id, row.reservation_id)
+        await self.remind(conn, row, rules, now)
+        return await self.text(conn, row, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules, language=spoken)
+
+    @staticmethod
+    async def remind(conn: Connection, row: Reservation, rules: Rules, now: datetime) -> None:
+        """Schedule the reminders of a confirmed appointment (to a number the clinic may text)."""
+        settings = rules.rules.reminders
+        textable = text_limits.phone_refusal(row.patient_phone, list(rules.sms_countries), rules.default_region)
+        if not row.patient_phone or textable is not None or not settings.offsets_minutes:
+            return
+        zone = ZoneInfo(rules.timezone or row.timezone)
+        quiet = reminders.QuietHours.parse(settings.quiet_start, settings.quiet_end)
+        due = [(o, reminders.due_at(row.starts_at, o, zone, quiet)) for o in settings.offsets_minutes]
+        schedule = Schedule(
+            row.tenant_id, row.reservation_id, row.starts_at, due, row.patient_phone, rules.clinic_name, zone.key,
+            (quiet.start, quiet.end),
+        )  # fmt: skip
+        await ReminderRepository.add(conn, schedule, now)
 
     async def change(
         self, context: grpc.aio.ServicerContext, method: str, tenant_id: str, key: str,

@@ -80,6 +80,8 @@ def appointment_of(row: Reservation) -> pb.Appointment:
         appointment.confirmed_at.CopyFrom(timestamp(row.confirmed_at))
     if row.canceled_at is not None:
         appointment.canceled_at.CopyFrom(timestamp(row.canceled_at))
+    if row.attendance_confirmed_at is not None:
+        appointment.attendance_confirmed_at.CopyFrom(timestamp(row.attendance_confirmed_at))
     return appointment
 
 

@@ -14,6 +14,11 @@ SERVICE = pb.DESCRIPTOR.services_by_name["ReservationService"].full_name
 HOLDS_ACTIVE = Gauge("reservation_holds_active", "Holds not yet confirmed, released or expired")
 BOOKINGS_MADE = Counter("reservation_bookings_made", "Appointments confirmed (ConfirmHold answered with one)")
 BOOKINGS_CANCELLED = Counter("reservation_bookings_cancelled", "Appointments cancelled (CancelAppointment)")
+# Counted by the reminder worker after the commit that queued (or skipped) them.
+REMINDERS_SENT = Counter("reservation_reminders_sent", "Reminder texts queued for sending")
+REMINDERS_SKIPPED = Counter(
+    "reservation_reminders_skipped", "Reminders not sent, by reason (booked_late, appointment_started, ...)", ["reason"]
+)
 
 
 def _count_confirmed(reply: pb.ConfirmHoldResponse) -> None:

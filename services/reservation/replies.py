@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from booking.reservation.v1 import reservation_pb2 as pb
+from services.reservation.reminder_replies import answer_reminder
 from services.reservation.waitlist_replies import offer_reply
 
 if TYPE_CHECKING:
@@ -45,8 +46,9 @@ def first_word(body: str) -> str:
 Answer = pb.HandlePatientReplyResponse
 ReplyHandler = Callable[["ReservationDeps", PatientReply], Awaitable[Answer | None]]
 
+
 # Ordered: the first handler that answers wins. Waitlist offers, then reminders.
-HANDLERS: tuple[ReplyHandler, ...] = (offer_reply,)
+HANDLERS: tuple[ReplyHandler, ...] = (offer_reply, answer_reminder)
 
 
 async def answer(deps: ReservationDeps, reply: PatientReply) -> Answer:

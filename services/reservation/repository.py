@@ -56,6 +56,7 @@ class Reservation(NewReservation):
     cancel_reason: str
     version: int  # bumped by every UPDATE: texts about a change are keyed by it
     language: str = ""  # of texts about it: "en", "es"; "" = not chosen on a call (English)
+    attendance_confirmed_at: datetime | None = None  # the patient replied YES to a reminder
 
     def live_hold(self, now: datetime) -> bool:
         return hold_is_live(self.status, self.hold_expires_at, now)
@@ -72,7 +73,7 @@ COLUMNS = """
     tenant_id, reservation_id::text AS reservation_id, provider_id, service_id, starts_at, ends_at,
     lower(occupied) AS occupied_start, upper(occupied) AS occupied_end, timezone, status, call_id,
     patient_name, patient_phone, hold_expires_at, confirmed_at, canceled_at, cancel_reason, details::text AS details,
-    version, language
+    version, language, attendance_confirmed_at
 """
 
 
@@ -298,7 +299,7 @@ class ReservationRepository:
                     UPDATE reservation.reservations
                     SET provider_id = $3, starts_at = $4, ends_at = $5, occupied = tstzrange($6, $7),
                         details = details || $8::jsonb, updated_at = $9,
-                        version = version + 1
+                        version = version + 1, attendance_confirmed_at = NULL
                     WHERE tenant_id = $1 AND reservation_id = $2::uuid
                     RETURNING {COLUMNS}
                     """,  # noqa: S608 - fixed columns

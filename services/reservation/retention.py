@@ -5,7 +5,9 @@ Appointments and their history are never purged (SPEC §4). What goes:
   tool call within minutes);
 - one-time codes created, expired and verified before the window (a code lives 10 minutes and a
   verification counts for the rest of the call, so a day is plenty);
-- outbox rows relayed before the window; a row not yet relayed stays, however old.
+- outbox rows relayed before the window; a row not yet relayed stays, however old;
+- patients' text replies (their number and first word) received before the idempotency window: kept
+  only so that Twilio delivering one message twice is one reply.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ OTP_CODES = batched_delete(
 TOOL_REPLIES = batched_delete(
     "tool_replies", "reservation.tool_replies", "tenant_id, reply_key", "created_at < $1"
 )
+PATIENT_REPLIES = batched_delete(
+    "patient_replies", "reservation.patient_replies", "tenant_id, message_sid", "received_at < $1"
+)
 # delivered_at is NULL until relayed: such a row never matches.
 OUTBOX = batched_delete("outbox", "reservation.outbox", "tenant_id, outbox_id", "delivered_at < $1")
 
@@ -32,6 +37,7 @@ def sweeps(retention: RetentionConfig) -> list[Sweep]:
     return [
         IDEMPOTENCY_KEYS.within(retention.idempotency_days),
         TOOL_REPLIES.within(retention.idempotency_days),
+        PATIENT_REPLIES.within(retention.idempotency_days),
         OTP_CODES.within(retention.otp_days),
         OUTBOX.within(retention.outbox_days),
     ]

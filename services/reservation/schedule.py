@@ -71,6 +71,8 @@ def status_value(name: str | None) -> pb.ReservationStatus.ValueType:
 
 
 def kind_of(event: Event) -> pb.ScheduleChangeKind.ValueType:
+    if event.change == "ATTENDANCE_CONFIRMED":
+        return pb.SCHEDULE_CHANGE_KIND_ATTENDANCE_CONFIRMED
     if event.from_status == event.to_status:
         return pb.SCHEDULE_CHANGE_KIND_MOVED  # same status, new start or provider
     if event.from_status == "BLOCKED":
@@ -306,7 +308,7 @@ class ScheduleRpcs:
             if moved is None:
                 failed = failure(refusal or policy.SLOT_TAKEN)  # no refusal: another booking took the time first
                 return pb.StaffMoveResponse(appointment=appointment_of(row), failure=failed)
-            appointment = await self.changes.text(conn, moved, notification_pb2.MESSAGE_KIND_RESCHEDULE, rules)
+            appointment = await self.changes.moved(conn, moved, rules, now)
             return pb.StaffMoveResponse(appointment=appointment)
 
         return await self._staff(context, "StaffMove", request, pb.StaffMoveResponse, work)

@@ -39,6 +39,7 @@ class Event:
     at: datetime
     actor: str
     reason: str
+    change: str = ""  # a change that is neither status nor time: "ATTENDANCE_CONFIRMED"
 
 
 class ScheduleRepository:
@@ -68,7 +69,7 @@ class ScheduleRepository:
         rows = await self.pool.fetch(
             """
             SELECT seq, reservation_id::text AS reservation_id, from_status, to_status, provider_id,
-                   starts_at, ends_at, at, actor, reason
+                   starts_at, ends_at, at, actor, reason, change
             FROM reservation.reservation_events
             WHERE tenant_id = $1 AND seq > $2
             ORDER BY seq

@@ -1,5 +1,5 @@
-"""Wiring of the reservation service: servicer, outbox relay, hold sweeper, waitlist offer worker,
-retention purge, gRPC server, lifecycle."""
+"""Wiring of the reservation service: servicer, outbox relay, reminder worker, hold sweeper, waitlist
+offer worker, retention purge, gRPC server, lifecycle."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from common.retention import Purger
 from common.security import GrpcSecurity
 from common.service import BackgroundRuntime, Running
 from services.reservation import metrics as reservation_metrics
+from services.reservation.reminder_worker import ReminderWorker
 from services.reservation.repository import ReservationRepository
 from services.reservation.retention import sweeps
 from services.reservation.servicer import ReservationDeps, ReservationServicer
@@ -56,14 +57,15 @@ def sms_relay(deps: ReservationDeps) -> OutboxRelay:
 class ReservationRuntime(BackgroundRuntime):
     relay: OutboxRelay
     offers: OfferWorker
+    reminders: ReminderWorker
 
 
 async def create_server(
     host: str, port: int, deps: ReservationDeps, *, background: bool = True, security: GrpcSecurity | None = None,
     purger: Purger | None = None,
 ) -> ReservationRuntime:  # fmt: skip
-    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its relay, sweeper
-    and (when given) retention purge."""
+    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its relay, reminder
+    worker, sweeper, offer worker and (when given) retention purge."""
     relay = sms_relay(deps)
     offers = OfferWorker(deps)
 
@@ -74,6 +76,8 @@ async def create_server(
         offers.wake()
 
     deps.outbox_written = written
+    # deps.clock: reminders come due on the service's clock (tests move it).
+    reminders = ReminderWorker(deps.pool, clock=deps.clock, outbox_written=relay.wake)
     servicer = ReservationServicer(deps)
 
     def register(server: grpc.aio.Server) -> None:
@@ -88,12 +92,13 @@ async def create_server(
     tasks: list[asyncio.Task[None]] = []
     if background:
         tasks.append(asyncio.create_task(relay.run(), name="reservation-outbox-relay"))
+        tasks.append(asyncio.create_task(reminders.run(), name="reminder-worker"))
         sweeper = HoldSweeper(ReservationRepository(deps.pool), deps.clock)
         tasks.append(asyncio.create_task(sweeper.run(), name="hold-sweeper"))
         tasks.append(asyncio.create_task(offers.run(), name="waitlist-offers"))
         if purger is not None:
             tasks.append(asyncio.create_task(purger.run(), name="reservation-retention"))
-    return ReservationRuntime(service, tasks, relay=relay, offers=offers)
+    return ReservationRuntime(service, tasks, relay=relay, offers=offers, reminders=reminders)
 
 
 async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:

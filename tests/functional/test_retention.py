@@ -98,6 +98,12 @@ async def seed_reservation(pool: asyncpg.Pool, now: datetime, margin: timedelta 
             "VALUES ('acme', $1, '{}', $2)",
             key, now - age,
         )  # fmt: skip
+    for sid, age in (("SM-old", 7 * DAY + margin), ("SM-young", 7 * DAY - margin)):
+        await pool.execute(
+            "INSERT INTO reservation.patient_replies (tenant_id, message_sid, phone, word, received_at) "
+            "VALUES ('acme', $1, $2, 'C', $3)",
+            sid, PHONE, now - age,
+        )  # fmt: skip
     await add_code(pool, "expired-before-window", now - DAY - timedelta(minutes=10) - margin)
     await add_code(pool, "expires-inside-window", now - DAY - timedelta(minutes=5))  # expires 5 min inside
     await add_code(pool, "verified-inside-window", now - DAY + margin, verified=True)
@@ -122,8 +128,9 @@ async def test_reservation_purge_takes_rows_just_outside_each_window_and_keeps_t
 
     removed = await reservation_purger(pool).purge(NOW)
 
-    assert removed == {"idempotency_keys": 1, "tool_replies": 1, "otp_codes": 1, "outbox": 1}
+    assert removed == {"idempotency_keys": 1, "tool_replies": 1, "patient_replies": 1, "otp_codes": 1, "outbox": 1}
     assert await keys(pool, "SELECT idempotency_key FROM reservation.idempotency_keys") == {"young"}
+    assert await keys(pool, "SELECT message_sid FROM reservation.patient_replies") == {"SM-young"}
     assert await keys(pool, "SELECT reply_key FROM reservation.tool_replies") == {"young-reply"}
     assert await keys(pool, "SELECT call_id FROM reservation.otp_codes") == {
         "expires-inside-window",
@@ -140,7 +147,7 @@ async def test_an_unrelayed_outbox_row_and_a_young_idempotency_key_survive_even_
 
     removed = await Purger(pool, "reservation", reservation_sweeps(RetentionConfig.everything(1))).purge(NOW)
 
-    assert removed == {"idempotency_keys": 0, "tool_replies": 0, "otp_codes": 0, "outbox": 0}
+    assert removed == {"idempotency_keys": 0, "tool_replies": 0, "patient_replies": 0, "otp_codes": 0, "outbox": 0}
     assert await pool.fetchval("SELECT count(*) FROM reservation.outbox") == 1
     assert await pool.fetchval("SELECT count(*) FROM reservation.idempotency_keys") == 1
 
@@ -296,7 +303,7 @@ async def test_command_dry_run_prints_what_it_would_remove_and_removes_nothing(
 
     assert code == 0
     assert capsys.readouterr().out.splitlines() == [
-        "idempotency_keys: would remove 1", "tool_replies: would remove 1",
+        "idempotency_keys: would remove 1", "tool_replies: would remove 1", "patient_replies: would remove 1",
         "otp_codes: would remove 1", "outbox: would remove 1",
     ]  # fmt: skip
     assert await snapshot(pool) == before
@@ -362,8 +369,9 @@ async def test_purge_command_runs_as_a_real_process(pool: asyncpg.Pool, database
 
     assert process.returncode == 0
     assert stdout.decode().splitlines() == [
-        "idempotency_keys: removed 1", "tool_replies: removed 0", "otp_codes: removed 0", "outbox: removed 0"
-    ]
+        "idempotency_keys: removed 1", "tool_replies: removed 0", "patient_replies: removed 0", "otp_codes: removed 0",
+        "outbox: removed 0",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("module", ["services.reservation", "services.notification"])
