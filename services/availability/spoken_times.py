@@ -19,22 +19,10 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
-from services.availability.calendar_words import PartOfDay, PhraseError
+from services.availability.calendar_words import NUMBER_WORDS, PartOfDay, PhraseError
 
-HOUR_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
+# The hours a caller says in words: "one" to "twelve" (not "a", "an" or "a couple").
+HOUR_WORDS = {word: n for word, n in NUMBER_WORDS.items() if 1 <= n <= 12 and len(word) > 2 and " " not in word}
 MINUTE_WORDS = {"o'clock": "", "oclock": "", "fifteen": ":15", "thirty": ":30", "forty five": ":45"}
 LAST_AFTERNOON_HOUR = 7  # "at 3" is 3 PM; "at 8" is 8 AM
 _HOUR = rf"(\d{{1,2}}|{'|'.join(HOUR_WORDS)})"
