@@ -14,20 +14,15 @@ password), 2 bad usage or configuration, 3 the service could not be reached.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
 
-import grpc
-
 from booking.availability.v1 import availability_pb2 as pb
 from booking.availability.v1 import availability_pb2_grpc
-from common.config import ConfigError
 from common.exits import fail
-from common.grpc_client import open_channel
 from common.timestamps import from_timestamp
-from services.availability.load_clinic import availability_target
+from services.availability.tenants_cli import run_cli
 
 PROG = "staff"
 Stub = availability_pb2_grpc.AvailabilityServiceStub
@@ -92,31 +87,10 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-async def _run(target: str, command: Command, args: argparse.Namespace) -> int:
-    channel = open_channel(target)
-    try:
-        return await command(Stub(channel), args)
-    finally:
-        await channel.close()
-
-
-REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS)
-
-
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    target = availability_target(PROG, args.target)
-    if target is None:
-        return 2
     try:
-        return asyncio.run(_run(target, args.run, args))
+        return run_cli(PROG, parser(), argv)
     except Refused as error:
         return fail(PROG, f"refused: {error}", 1)
     except (EOFError, KeyboardInterrupt):
         return fail(PROG, "no password given", 1)
-    except ConfigError as error:
-        return fail(PROG, f"configuration error: {error}", 2)
-    except grpc.aio.AioRpcError as error:
-        if error.code() in REFUSALS:
-            return fail(PROG, f"refused: {error.details()}", 1)
-        return fail(PROG, f"availability at {target} did not answer: {error.code().name}", 3)

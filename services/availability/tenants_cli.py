@@ -116,8 +116,12 @@ def main(argv: list[str]) -> int:
     return run_cli("tenants", parser(), argv)
 
 
+REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS)
+
+
 def run_cli(name: str, root: argparse.ArgumentParser, argv: list[str]) -> int:
-    """Parse, run the chosen command against availability, and map failures to the exit codes."""
+    """Parse, run the chosen command against availability, and map failures to the exit codes
+    (shared by `booking tenants`, `booking feeds` and `booking staff`)."""
     args = root.parse_args(argv)
     target = availability_target(name, args.target)
     if target is None:
@@ -128,7 +132,7 @@ def run_cli(name: str, root: argparse.ArgumentParser, argv: list[str]) -> int:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         return 2
     except grpc.aio.AioRpcError as error:
-        if error.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
+        if error.code() in REFUSALS:
             print(f"{name}: refused: {error.details()}", file=sys.stderr)
             return 1
         print(f"{name}: availability at {target} did not answer: {error.code().name}", file=sys.stderr)
