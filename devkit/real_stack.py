@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import asyncpg
 
+from booking.availability.v1 import availability_pb2 as apb
+from booking.availability.v1 import availability_pb2_grpc
+from common.grpc_client import open_channel
 from devkit.embedded_pg import free_port
 from devkit.processes import Proc, start_module
 
@@ -76,6 +81,34 @@ class RealStack:
             except TimeoutError:
                 proc.process.kill()
                 await proc.process.wait()
+
+
+def twilio_settings(url: str) -> dict[str, str]:
+    """Environment that sends texts with the real twilio library to an imitation of Twilio at `url`."""
+    return {
+        "TWILIO_ACCOUNT_SID": "AC" + "3" * 32, "TWILIO_AUTH_TOKEN": "token",
+        "TWILIO_FROM_NUMBER": "+12125550100", "TWILIO_API_BASE_URL": url,
+    }  # fmt: skip
+
+
+@asynccontextmanager
+async def running(
+    database_url: str, extra: dict[str, str], *, replicas: int = 1, clinic: Mapping[str, Any] | None = None
+) -> AsyncIterator[RealStack]:
+    """Every process started (`replicas` of each), `clinic` loaded, everything stopped after."""
+    from services.availability.clinic_file import parse_clinic  # the clinic file reader is availability's
+
+    stack = RealStack.configure(database_url, extra, replicas=replicas)
+    await stack.start_all()
+    try:
+        if clinic is not None:
+            async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
+                await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
+                    apb.UpsertClinicRequest(clinic=parse_clinic(dict(clinic), {}))
+                )
+        yield stack
+    finally:
+        await stack.stop_all()
 
 
 async def tool(

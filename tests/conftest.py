@@ -119,6 +119,7 @@ from booking.reservation.v1 import reservation_pb2_grpc  # noqa: E402
 from common.grpc_auth import remote_keys  # noqa: E402
 from common.grpc_client import open_channel  # noqa: E402
 from common.grpc_server import GrpcService  # noqa: E402
+from devkit.twilio_fake import FakeTwilio, fake_twilio  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from services.availability.server import create_server as create_availability  # noqa: E402
@@ -207,6 +208,13 @@ async def stack(pool: asyncpg.Pool, clock: Clock) -> AsyncIterator[Stack]:
         await channel.close()
     for service in (availability, reservation, notification):
         await service.stop(0)
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """A local imitation of Twilio's API (the real twilio library talks to it)."""
+    async with fake_twilio() as fake:
+        yield fake
 
 
 @pytest.fixture

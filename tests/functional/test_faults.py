@@ -14,43 +14,20 @@ import aiohttp
 import asyncpg
 import pytest
 
-from booking.availability.v1 import availability_pb2 as apb
-from booking.availability.v1 import availability_pb2_grpc
-from common.grpc_client import open_channel
 from devkit.embedded_pg import EmbeddedPostgres
-from devkit.real_stack import RealStack, double_bookings, tool
-from devkit.twilio_fake import FakeTwilio, fake_twilio
-from services.availability.clinic_file import parse_clinic
+from devkit.real_stack import RealStack, double_bookings, running, tool, twilio_settings
+from devkit.twilio_fake import FakeTwilio
 from tests.functional.booking import CLINIC
 
 SECRET = str(CLINIC["secret"])
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with fake_twilio() as fake:
-        yield fake
-
 
 @pytest.fixture
 async def real(pool: asyncpg.Pool, database_url: str, twilio: FakeTwilio) -> AsyncIterator[RealStack]:
-    stack = RealStack.configure(
-        database_url,
-        {
-            "TWILIO_ACCOUNT_SID": "AC" + "3" * 32, "TWILIO_AUTH_TOKEN": "token",
-            "TWILIO_FROM_NUMBER": "+12125550100", "TWILIO_API_BASE_URL": twilio.url,
-        },
-    )  # fmt: skip
-    await stack.start_all()
-    async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
-        await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
-            apb.UpsertClinicRequest(clinic=parse_clinic(CLINIC, {}))
-        )
-    try:
+    async with running(database_url, twilio_settings(twilio.url), clinic=CLINIC) as stack:
         yield stack
-    finally:
-        await stack.stop_all()
 
 
 class Load:
@@ -225,7 +202,10 @@ async def test_sigterm_lets_in_flight_calls_finish(real: RealStack, victim: str)
             )
             for n in range(20)
         ]  # fmt: skip
-        await asyncio.sleep(0.02)
+        # Long enough for every request to reach the gateway (a loaded machine may take longer than
+        # 20 ms to open 20 connections; a connection still in the listen backlog when the server
+        # stops accepting is not "in flight"), short enough that the searches are still running.
+        await asyncio.sleep(0.25)
         real.procs[victim].process.send_signal(signal.SIGTERM)
         results: list[Any] = await asyncio.gather(*calls, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]

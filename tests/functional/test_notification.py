@@ -12,7 +12,7 @@ import pytest
 
 from booking.common.v1 import common_pb2
 from booking.notification.v1 import notification_pb2 as pb
-from devkit.twilio_fake import FakeTwilio, fake_twilio
+from devkit.twilio_fake import FakeTwilio
 from services.notification.relay import MessageRelay
 from services.notification.senders import TwilioSender
 from tests.conftest import Clock, Stack
@@ -21,11 +21,6 @@ ACCOUNT = "AC" + "0" * 32
 TOKEN = "test-auth-token"
 TO = "+12125550142"
 
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with fake_twilio() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from booking.availability.v1 import availability_pb2_grpc
 from booking.reservation.v1 import reservation_pb2 as pb
 from booking.reservation.v1 import reservation_pb2_grpc
 from common.grpc_client import open_channel
-from devkit.real_stack import RealStack
-from devkit.twilio_fake import FakeTwilio, fake_twilio
+from devkit.real_stack import RealStack, running, twilio_settings
+from devkit.twilio_fake import FakeTwilio
 from services.availability.clinic_file import parse_clinic
 from tests.functional.booking import CLINIC, phone
 
@@ -27,26 +27,11 @@ APPOINTMENTS = 60
 ANY_TIME = {**CLINIC, "rules": {**CLINIC["rules"], "reminders": {"quiet_hours": "00:00-00:00"}}}  # type: ignore[dict-item]
 
 
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with fake_twilio() as fake:
-        yield fake
-
 
 @pytest.fixture
 async def real(pool: asyncpg.Pool, database_url: str, twilio: FakeTwilio) -> AsyncIterator[RealStack]:
-    stack = RealStack.configure(
-        database_url,
-        {
-            "TWILIO_ACCOUNT_SID": "AC" + "4" * 32, "TWILIO_AUTH_TOKEN": "token",
-            "TWILIO_FROM_NUMBER": "+12125550100", "TWILIO_API_BASE_URL": twilio.url,
-        },
-    )  # fmt: skip
-    await stack.start_all()
-    try:
+    async with running(database_url, twilio_settings(twilio.url)) as stack:
         yield stack
-    finally:
-        await stack.stop_all()
 
 
 async def book_many(stack: RealStack) -> None:

@@ -19,12 +19,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from booking.availability.v1 import availability_pb2 as apb
-from booking.availability.v1 import availability_pb2_grpc
-from common.grpc_client import open_channel
-from devkit.real_stack import RealStack, double_bookings
-from devkit.twilio_fake import FakeTwilio, fake_twilio
-from services.availability.clinic_file import parse_clinic
+from devkit.real_stack import RealStack, double_bookings, running, twilio_settings
+from devkit.twilio_fake import FakeTwilio
 from tests.functional.booking import CLINIC
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -37,31 +33,11 @@ REPLICA_CLINIC = {
 }
 
 
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with fake_twilio() as fake:
-        yield fake
-
 
 @pytest.fixture
 async def replicas(pool: asyncpg.Pool, database_url: str, twilio: FakeTwilio) -> AsyncIterator[RealStack]:
-    stack = RealStack.configure(
-        database_url,
-        {
-            "TWILIO_ACCOUNT_SID": "AC" + "3" * 32, "TWILIO_AUTH_TOKEN": "token",
-            "TWILIO_FROM_NUMBER": "+12125550100", "TWILIO_API_BASE_URL": twilio.url,
-        },
-        replicas=2,
-    )  # fmt: skip
-    await stack.start_all()
-    async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
-        await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
-            apb.UpsertClinicRequest(clinic=parse_clinic(REPLICA_CLINIC, {}))
-        )
-    try:
+    async with running(database_url, twilio_settings(twilio.url), replicas=2, clinic=REPLICA_CLINIC) as stack:
         yield stack
-    finally:
-        await stack.stop_all()
 
 
 class Callers:
