@@ -24,7 +24,7 @@ from common.security import bearer
 from common.timestamps import to_timestamp
 from services.reservation import identity, text_limits
 from services.reservation import waitlist_policy as waitlist
-from services.reservation.checks import require
+from services.reservation.checks import language, require
 from services.reservation.convert import failure, slot_of
 from services.reservation.idempotency import once
 from services.reservation.otp_repository import OtpRepository
@@ -106,6 +106,8 @@ class WaitlistRpcs:
 
     async def JoinWaitlist(self, request: pb.JoinWaitlistRequest, context: Context) -> pb.JoinWaitlistResponse:
         await require(context, tenant_id=request.tenant_id)
+        # The language of the offer and of every text after it ("es-US" is kept as "es").
+        spoken = await language(context, "caller.language", request.caller.language)
         phone = await self._phone(context, request)
         if isinstance(phone, Refusal):
             return pb.JoinWaitlistResponse(failure=failure(phone))
@@ -127,7 +129,7 @@ class WaitlistRpcs:
                 return pb.JoinWaitlistResponse(failure=failure(refusal))
             waiter = await self.waitlist.insert_waiter(
                 conn, request.tenant_id, phone, request.patient_name.strip()[:200], wish, days.timezone,
-                request.caller.language, request.caller.call_id, now,
+                spoken, request.caller.call_id, now,
             )  # fmt: skip
             return pb.JoinWaitlistResponse(
                 entry=entry_of(waiter), offer_minutes=waitlist.OFFER_MINUTES, phone_ending=phone[-2:]

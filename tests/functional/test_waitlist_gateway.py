@@ -9,6 +9,7 @@ import asyncio
 import asyncpg
 
 from booking.reservation.v1 import reservation_pb2 as pb
+from tests.conftest import Clock
 from tests.functional.test_caller_identity import OTHER_PHONE, STRANGER, Phones, phones
 from tests.functional.test_waitlist import DESK
 from tests.functional.vapi_client import CALLER
@@ -79,3 +80,56 @@ async def test_a_caller_without_caller_id_is_offered_a_code_then_joins(phones: P
     assert joined["ok"] and (joined["from"], joined["to"]) == ("2026-11-30", "2026-12-04")
     assert "for any day from Monday, November 30th to Friday, December 4th" in joined["speech"]
     assert "the number ending in 7 7" in joined["speech"]
+
+
+async def test_a_spanish_caller_is_offered_the_freed_time_and_confirmed_in_spanish(
+    phones: Phones, pool: asyncpg.Pool
+) -> None:
+    appointment_id = await phones.book(STRANGER)
+    joined = await phones.tool(
+        "join_waitlist", {"date": "mañana", "part_of_day": "morning", "language": "es"}, call="w-es", caller=CALLER
+    )
+    assert joined["ok"] and joined["speech"].startswith("Ya está en la lista de espera para mañana por la mañana.")
+    assert await pool.fetchval("SELECT language FROM reservation.waitlist") == "es"
+
+    await phones.stack.reservation_stub.StaffCancel(
+        pb.StaffCancelRequest(tenant_id="demo", appointment_id=appointment_id, action=DESK)
+    )
+    await offered(phones, pool)
+    offer = await text_with(phones, CALLER, "se liberó una hora")
+    assert offer == (
+        "Acme Dental: se liberó una hora. Responda YES en 15 minutos para reservar el martes 24 de nov. a las "
+        "9:00 a.m. con Doctor Lee, o NO. Responda STOP para darse de baja."
+    )
+    answer = await phones.stack.reservation_stub.HandlePatientReply(
+        pb.HandlePatientReplyRequest(tenant_id="demo", phone=CALLER, body="Sí", message_sid="SM-si")
+    )
+    assert answer.outcome == pb.PATIENT_REPLY_OUTCOME_OFFER_ACCEPTED
+    confirmed = await text_with(phones, CALLER, "confirmamos su cita")
+    assert confirmed.startswith("Acme Dental: confirmamos su cita de ") and "el martes 24 de nov. a las 9:00 a.m." in (
+        confirmed
+    )
+    assert not [b for b in phones.twilio.bodies_to(CALLER) if "is confirmed" in b]  # the caller's booking was English
+
+
+async def test_a_spanish_waiters_late_yes_is_told_in_spanish_that_the_offer_ended(
+    phones: Phones, pool: asyncpg.Pool, clock: Clock
+) -> None:
+    appointment_id = await phones.book(STRANGER)
+    joined = await phones.tool("join_waitlist", {"date": "mañana", "language": "es"}, call="w-es", caller=CALLER)
+    assert joined["ok"]
+    await phones.stack.reservation_stub.StaffCancel(
+        pb.StaffCancelRequest(tenant_id="demo", appointment_id=appointment_id, action=DESK)
+    )
+    await offered(phones, pool)
+    await text_with(phones, CALLER, "se liberó una hora")
+    clock.advance(minutes=16)
+    late = await phones.stack.reservation_stub.HandlePatientReply(
+        pb.HandlePatientReplyRequest(tenant_id="demo", phone=CALLER, body="YES", message_sid="SM-late")
+    )
+    assert late.outcome == pb.PATIENT_REPLY_OUTCOME_OFFER_EXPIRED
+    ended = await text_with(phones, CALLER, "terminó")
+    assert ended == (
+        "Acme Dental: lo sentimos, la oferta del martes 24 de nov. a las 9:00 a.m. terminó y esa hora ya no está "
+        "apartada para usted."
+    )
