@@ -105,6 +105,24 @@ TEXTS_ES = {
 }
 
 
+# One-time code texts, longest first: the first that fits one segment with the clinic's name is sent
+# (a long name, or one outside GSM-7 such as "Clínica ...", which makes the text UCS-2 at 70 units,
+# drops the expiry, which the assistant says anyway). "código" is not GSM-7: Spanish is always UCS-2.
+OTP_TEXTS = (
+    "{prefix}your verification code is {code}. It expires in 10 minutes. Don't share it.",
+    "{prefix}your code is {code}. Don't share it.",
+)
+OTP_TEXTS_ES = (
+    "{prefix}su código es {code}. Vence en 10 minutos. No lo comparta.",
+    "{prefix}su código es {code}. No lo comparta.",
+)
+
+
+def otp_text(prefix: str, code: str, spanish: bool) -> str:
+    texts = [t.format(prefix=prefix, code=code) for t in (OTP_TEXTS_ES if spanish else OTP_TEXTS)]
+    return next((t for t in texts if segments(t).count == 1), texts[-1])
+
+
 def render(
     kind: str, clinic: str, *, service: str = "", provider: str = "", start: datetime | None = None,
     timezone: str = "UTC", code: str = "", minutes: int = 0, language: str = "",
@@ -113,9 +131,7 @@ def render(
     prefix = f"{clinic}: " if clinic else ""
     spanish = language == "es"
     if kind == "OTP":
-        if spanish:  # short: "código" is not GSM-7, so this text counts 70 units a segment
-            return f"{prefix}su código es {code}. Vence en 10 minutos. No lo comparta."
-        return f"{prefix}your verification code is {code}. It expires in 10 minutes. Don't share it."
+        return otp_text(prefix, code, spanish)
     text = (TEXTS_ES if spanish else TEXTS).get(kind)
     if text is None:
         raise ValueError(f"no template for {kind}")

@@ -80,7 +80,7 @@ class OneTimeCodes:
         written = await self._write_once(request, context, phone, rules)
         if not written.otp_id:
             return written.reply  # refused, a repeat of a request already served, or still in flight
-        return await self._hand_off(request, written)
+        return await self._hand_off(request, written, rules.clinic_name)
 
     async def _write_once(
         self, request: pb.SendOtpRequest, context: grpc.aio.ServicerContext, phone: str, rules: Rules
@@ -151,12 +151,14 @@ class OneTimeCodes:
         budget = clinic.max_codes_per_hour if clinic.HasField("max_codes_per_hour") else DEFAULT_CODES_PER_HOUR
         return text_limits.send_refusal(phone, call_id, counts, budget)
 
-    async def _hand_off(self, request: pb.SendOtpRequest, written: Written) -> pb.SendOtpResponse:
+    async def _hand_off(self, request: pb.SendOtpRequest, written: Written, clinic_name: str) -> pb.SendOtpResponse:
         """The code travels straight to notification, never through our outbox (which would keep
         it in clear). Only once notification took it is the reply kept for the key: if it cannot
         be handed over, the code is void and a repeat (or a new request) may ask again."""
         tenant_id, key = request.tenant_id, request.idempotency_key
-        enqueued = await self.peers.send_code(tenant_id, written.phone, written.otp_id, written.code, request.language)
+        enqueued = await self.peers.send_code(
+            tenant_id, written.phone, written.otp_id, written.code, request.language, clinic_name
+        )
         taken = enqueued is not None and not enqueued.HasField("failure")
 
         async def settle(conn: Connection) -> None:

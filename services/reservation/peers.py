@@ -113,9 +113,10 @@ class Peers:
         return list(reply.slots or reply.alternatives)
 
     async def send_code(
-        self, tenant_id: str, phone: str, otp_id: str, code: str, language: str = ""
+        self, tenant_id: str, phone: str, otp_id: str, code: str, language: str = "", clinic_name: str = ""
     ) -> notification_pb2.EnqueueSmsResponse | None:
-        """Hand a one-time code to notification; None when it could not be handed over."""
+        """Hand a one-time code to notification (its text starts with the clinic's name, so the
+        patient knows who asks); None when it could not be handed over."""
         try:
             stub = self._stubs.notification
             assert stub is not None, "notification stub not wired"
@@ -123,6 +124,7 @@ class Peers:
                 notification_pb2.EnqueueSmsRequest(
                     tenant_id=tenant_id, to=phone, kind=notification_pb2.MESSAGE_KIND_OTP,
                     dedupe_key=f"otp:{otp_id}", otp_code=code, language=language,
+                    appointment=notification_pb2.AppointmentDetails(clinic_name=clinic_name),
                 ),
                 timeout=SERVICE_TO_SERVICE,
             )  # fmt: skip

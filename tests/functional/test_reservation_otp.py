@@ -45,6 +45,25 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
+async def test_the_code_text_starts_with_the_clinics_name_in_one_segment(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    await load_clinic(stack, clock)
+    assert (await send(stack)).sent
+    spanish = await stack.reservation_stub.SendOtp(
+        pb.SendOtpRequest(tenant_id="acme", phone=phone(43), call_id="call-es", language="es")
+    )
+    assert spanish.sent
+    rows = await pool.fetch("SELECT to_phone, body, segments FROM notification.messages WHERE kind = 'OTP'")
+    bodies = {r["to_phone"]: (r["body"], r["segments"]) for r in rows}
+    english_body, english_segments = bodies[PHONE]
+    spanish_body, spanish_segments = bodies[phone(43)]
+    assert re.fullmatch(r"Acme Dental: your verification code is \d{6}\. It expires in 10 minutes\. Don't share it\.",
+                        english_body)  # fmt: skip
+    assert re.fullmatch(r"Acme Dental: su código es \d{6}\. Vence en 10 minutos\. No lo comparta\.", spanish_body)
+    assert english_segments == spanish_segments == 1
+
+
 async def test_wrong_five_times_then_right_is_max_attempts(stack: Stack, clock: Clock, pool: asyncpg.Pool) -> None:
     await load_clinic(stack, clock)
     sent = await send(stack)

@@ -177,6 +177,32 @@ def test_spanish_texts_are_chosen_by_language_and_said_in_local_time() -> None:
     assert render("OTP", "Acme Dental", code="042917", language="fr").startswith("Acme Dental: your verification")
 
 
+@pytest.mark.parametrize(
+    "clinic",
+    ["Acme Dental", "Riverside Family Dentistry", "Smile Bright Dental Group LLC", "Clínica Dental Sonrisa",
+     "Clínica Dental Río Grande Sur", "Zoë's Family Dental Care"],
+)  # fmt: skip
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_code_text_starts_with_the_clinics_name_in_one_segment(clinic: str, language: str) -> None:
+    """Up to 30 characters, in GSM-7 or not (an accented name makes the text UCS-2, 70 units)."""
+    text = render("OTP", clinic, code="042917", language=language)
+    assert text.startswith(f"{clinic}: ") and "042917" in text
+    assert segments(text).count == 1, (text, segments(text))
+    assert ("No lo comparta." if language == "es" else "Don't share it.") in text
+
+
+def test_a_long_clinic_name_drops_the_code_texts_expiry_before_a_second_segment() -> None:
+    assert render("OTP", "Acme Dental", code="042917") == (
+        "Acme Dental: your verification code is 042917. It expires in 10 minutes. Don't share it."
+    )
+    long_es = render("OTP", "Clínica Dental Sonrisa", code="042917", language="es")
+    assert long_es == "Clínica Dental Sonrisa: su código es 042917. No lo comparta."
+    accented = render("OTP", "Clínica Dental Sonrisa", code="042917", language="en")
+    assert accented == "Clínica Dental Sonrisa: your code is 042917. Don't share it."
+    # No name fits at all: the short text, whatever its length.
+    assert render("OTP", "Ó" * 100, code="042917").endswith(": your code is 042917. Don't share it.")
+
+
 def test_a_saturday_or_an_afternoon_at_one_in_spanish() -> None:
     saturday = datetime(2026, 9, 5, 17, 30, tzinfo=UTC)  # 1:30 PM in New York
     assert when_es(saturday, "America/New_York") == "sábado 5 de sep. a la 1:30 p.m."
