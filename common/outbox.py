@@ -1,4 +1,5 @@
-"""Transactional outbox and its relay: one mechanism for every service that causes an SMS.
+"""Transactional outbox and its relay: one mechanism for every request a service must not lose
+(reservation's texts to notification; notification's patients' replies to reservation).
 
 A service records a request in its own `<schema>.outbox` table in the same transaction as the
 change that causes it (`add`), so the request exists exactly when the change does. A relay

@@ -4,8 +4,9 @@
 waiting on each other or taking the same row; the lease (`claimed_until`) keeps a row from being
 taken again while its worker is alive and lets it come due again if the worker dies. A relay
 handles what it claimed (`handle`), polls every `poll_seconds`, and can be woken at once
-(`wake`) after a commit that queued something. The reservation outbox (common/outbox.py) and the
-SMS queue (services/notification/relay.py) are its two users.
+(`wake`) after a commit that queued something. Its users: the outboxes (common/outbox.py:
+reservation's texts, notification's patients' replies), the SMS queue (services/notification/relay.py)
+and the waitlist's freed times (services/reservation/waitlist_offers.py).
 """
 
 from __future__ import annotations

@@ -131,9 +131,11 @@ class NotificationRepository:
         )
         return [MessageRow(**dict(r)) for r in rows]
 
-    async def set_opt_out(self, tenant_id: str, phone: str, opted_out: bool, source: str) -> bool:
+    async def set_opt_out(
+        self, tenant_id: str, phone: str, opted_out: bool, source: str, conn: Connection | None = None
+    ) -> bool:
         """Returns whether it changed."""
-        previous = await self.pool.fetchval(
+        previous = await (conn or self.pool).fetchval(
             """
             WITH previous AS (
                 SELECT opted_out FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $2
@@ -191,14 +193,16 @@ class NotificationRepository:
             return False, None
         return True, row["updated_at"]
 
-    async def tenants_messaging(self, phone: str) -> list[str]:
+    async def tenants_messaging(self, phone: str, conn: Connection | None = None) -> list[str]:
         """Tenants that have texted this number (an inbound STOP without a tenant applies to them)."""
-        rows = await self.pool.fetch("SELECT DISTINCT tenant_id FROM notification.messages WHERE to_phone = $1", phone)
+        rows = await (conn or self.pool).fetch(
+            "SELECT DISTINCT tenant_id FROM notification.messages WHERE to_phone = $1", phone
+        )
         return [r["tenant_id"] for r in rows]
 
-    async def latest_tenant_messaging(self, phone: str) -> str:
+    async def latest_tenant_messaging(self, phone: str, conn: Connection | None = None) -> str:
         """The clinic that texted this number last ("" if none): a reply without a tenant answers it."""
-        value = await self.pool.fetchval(
+        value = await (conn or self.pool).fetchval(
             "SELECT tenant_id FROM notification.messages WHERE to_phone = $1 ORDER BY created_at DESC LIMIT 1", phone
         )
         return str(value or "")

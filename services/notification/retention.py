@@ -5,12 +5,14 @@ time of their last status change:
 - after the body window their text is emptied and the number masked like common.logs.mask_phone
   (last two digits), keeping the row (status, kind, dedupe key, times) for audit;
 - after the message window the row and its send attempts go.
+Patients' replies relayed to reservation (notification.outbox: a number and its words) go after
+the outbox window; one not yet relayed stays, however old.
 """
 
 from __future__ import annotations
 
 from common.config import RetentionConfig
-from common.retention import Sweep
+from common.retention import Sweep, batched_delete
 
 FINISHED = "status <> 'QUEUED' AND updated_at < $1"
 # Not yet emptied: a body left, or a number still in E.164 (masked ones start with '*').
@@ -64,6 +66,14 @@ MESSAGES = Sweep(
 )
 
 
+# delivered_at is NULL until relayed: such a row never matches.
+REPLY_OUTBOX = batched_delete("reply_outbox", "notification.outbox", "tenant_id, outbox_id", "delivered_at < $1")
+
+
 def sweeps(retention: RetentionConfig) -> list[Sweep]:
     # Bodies first: a row old enough for both is counted in both, by the dry run as by the purge.
-    return [MESSAGE_BODIES.within(retention.message_body_days), MESSAGES.within(retention.message_days)]
+    return [
+        MESSAGE_BODIES.within(retention.message_body_days),
+        MESSAGES.within(retention.message_days),
+        REPLY_OUTBOX.within(retention.outbox_days),
+    ]

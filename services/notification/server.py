@@ -24,9 +24,10 @@ from common.service import BackgroundRuntime, Starter
 from services.notification import metrics as notification_metrics
 from services.notification.config import TwilioConfig
 from services.notification.relay import MessageRelay
+from services.notification.replies import ReplyRelay, ReservationStub
 from services.notification.retention import sweeps
 from services.notification.senders import LocalSender, Sender, TwilioSender
-from services.notification.servicer import NotificationServicer, ReservationStub
+from services.notification.servicer import NotificationServicer
 
 SERVICE_NAME = notification_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name
 log = logging.getLogger("services.notification")
@@ -50,6 +51,7 @@ def make_sender(twilio: TwilioConfig) -> Sender:
 class NotificationRuntime(BackgroundRuntime):
     relay: MessageRelay
     sender: Sender
+    replies: ReplyRelay
 
 
 # Internal hand-offs (reservation's texts, the gateway's Twilio callbacks): never for a tenant's key,
@@ -65,10 +67,11 @@ async def create_server(
     keys: TenantKeys | None = None, security: GrpcSecurity | None = None, purger: Purger | None = None,
     reservation: ReservationStub = lambda: None,
 ) -> NotificationRuntime:  # fmt: skip
-    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its SMS relay and
-    (when given) retention purge. Patients' text replies go to `reservation()` (None: nowhere)."""
+    """Start the server on host:port (port 0 picks a free one) and, unless told not to, its SMS relay, its
+    relay of patients' text replies to `reservation()` (None: nowhere) and (when given) retention purge."""
     sender = sender or LocalSender()
-    servicer = NotificationServicer(pool, sender if isinstance(sender, LocalSender) else None, reservation)
+    replies = ReplyRelay(pool, reservation)
+    servicer = NotificationServicer(pool, sender if isinstance(sender, LocalSender) else None, replies)
     relay = MessageRelay(pool, sender)
 
     def register(server: grpc.aio.Server) -> None:
@@ -76,10 +79,13 @@ async def create_server(
 
     access = Access(keys or NoTenantKeys(), SERVICE_ONLY, security, PATIENT_PHONES)
     service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
-    tasks = [asyncio.create_task(relay.run(), name="sms-relay")] if background else []
+    tasks = []
+    if background:
+        tasks.append(asyncio.create_task(relay.run(), name="sms-relay"))
+        tasks.append(asyncio.create_task(replies.run(), name="reply-relay"))
     if background and purger is not None:
         tasks.append(asyncio.create_task(purger.run(), name="notification-retention"))
-    return NotificationRuntime(service, tasks, sender.close, relay=relay, sender=sender)
+    return NotificationRuntime(service, tasks, sender.close, relay=relay, sender=sender, replies=replies)
 
 
 def starter(twilio: TwilioConfig) -> Starter:

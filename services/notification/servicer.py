@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 
 import asyncpg
 import grpc
@@ -12,12 +11,13 @@ import grpc
 from booking.common.v1 import common_pb2
 from booking.notification.v1 import notification_pb2 as pb
 from booking.notification.v1 import notification_pb2_grpc
-from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
-from common.deadlines import REPLY_FORWARD
+from booking.reservation.v1 import reservation_pb2
+from common.db import Connection
 from common.grpc_errors import e164, invalid
 from common.timestamps import from_timestamp
 from common.timestamps import to_timestamp as timestamp
 from services.notification import templates
+from services.notification.replies import ReplyRelay
 from services.notification.repository import MessageRow, NotificationRepository
 from services.notification.senders import LocalSender
 
@@ -52,7 +52,6 @@ HELP_WORDS = {"help", "info"}
 # out, YES opts in, as Twilio does) they still reach the clinic as a reply.
 REPLY_KEYWORDS = {"cancel", "yes"}
 log = logging.getLogger("services.notification")
-ReservationStub = Callable[[], reservation_pb2_grpc.ReservationServiceStub | None]
 MAX_BODY = 1600
 
 
@@ -87,13 +86,12 @@ async def tenant_and_phone(
 
 
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
-    def __init__(
-        self, pool: asyncpg.Pool, local: LocalSender | None = None, reservation: ReservationStub = lambda: None
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, local: LocalSender | None = None, replies: ReplyRelay | None = None) -> None:
         self.pool = pool
         self.repository = NotificationRepository(pool)
         self.local = local  # the local sender, whose inbox ListDevTexts shows; None with Twilio
-        self.reservation = reservation  # where patients' replies go (found at call time: tests wire it late)
+        # Where patients' replies go (services/notification/replies.py); by default nowhere.
+        self.replies = replies or ReplyRelay(pool, lambda: None)
 
     async def ListDevTexts(
         self, request: pb.ListDevTextsRequest, context: grpc.aio.ServicerContext
@@ -210,14 +208,21 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         word = request.body.strip().lower().rstrip(".!")
         if word in HELP_WORDS:
             return pb.RecordInboundSmsResponse(action=pb.INBOUND_ACTION_HELP)  # Twilio answers HELP itself
-        action = await self._carrier_keyword(request.tenant_id, sender, word)
-        if action != pb.INBOUND_ACTION_UNSPECIFIED and word not in REPLY_KEYWORDS:
-            return pb.RecordInboundSmsResponse(action=action)
-        if await self._forward_reply(context, request, sender):
+        # The carrier keyword's effect and the reply to forward commit together: neither is lost.
+        async with self.pool.acquire() as conn, conn.transaction():
+            action = await self._carrier_keyword(conn, request.tenant_id, sender, word)
+            if action != pb.INBOUND_ACTION_UNSPECIFIED and word not in REPLY_KEYWORDS:
+                return pb.RecordInboundSmsResponse(action=action)
+            reply = await self._reply_of(conn, request, sender)
+            recorded = None if reply is None else await self.replies.record(conn, reply)
+        # Answered whatever reservation's state: a reply it could not take now is forwarded later.
+        if reply is not None and (recorded is None or await self.replies.forward(recorded)):
             action = action or pb.INBOUND_ACTION_REPLY
         return pb.RecordInboundSmsResponse(action=action)
 
-    async def _carrier_keyword(self, tenant_id: str, sender: str, word: str) -> pb.InboundAction.ValueType:
+    async def _carrier_keyword(
+        self, conn: Connection, tenant_id: str, sender: str, word: str
+    ) -> pb.InboundAction.ValueType:
         """STOP words opt the sender out, START words back in (for the clinic named, else every clinic
         that texted them), as the carrier does."""
         if word in STOP_WORDS:
@@ -226,29 +231,19 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             opted_out, action = False, pb.INBOUND_ACTION_OPTED_IN
         else:
             return pb.INBOUND_ACTION_UNSPECIFIED
-        tenants = [tenant_id] if tenant_id else await self.repository.tenants_messaging(sender)
+        tenants = [tenant_id] if tenant_id else await self.repository.tenants_messaging(sender, conn)
         for tenant in tenants:
-            await self.repository.set_opt_out(tenant, sender, opted_out, f"inbound {word.upper()}")
+            await self.repository.set_opt_out(tenant, sender, opted_out, f"inbound {word.upper()}", conn)
         return action
 
-    async def _forward_reply(
-        self, context: grpc.aio.ServicerContext, request: pb.RecordInboundSmsRequest, sender: str
-    ) -> bool:
-        """Hand a reply to reservation for the clinic named, else the one that texted the sender last."""
-        stub = self.reservation()
-        tenant_id = request.tenant_id or await self.repository.latest_tenant_messaging(sender)
-        if stub is None or not tenant_id:
-            return False
-        try:
-            await stub.HandlePatientReply(
-                reservation_pb2.HandlePatientReplyRequest(
-                    tenant_id=tenant_id, phone=sender, body=request.body[:MAX_BODY], message_sid=request.message_sid
-                ),
-                timeout=REPLY_FORWARD,
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                return False
-            log.warning("patient reply not handed to reservation", extra={"code": error.code().name})
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "reservation service unavailable")
-        return True
+    async def _reply_of(
+        self, conn: Connection, request: pb.RecordInboundSmsRequest, sender: str
+    ) -> reservation_pb2.HandlePatientReplyRequest | None:
+        """The reply for the clinic named, else the one that texted the sender last; None when there
+        is nobody to hand it to."""
+        tenant_id = request.tenant_id or await self.repository.latest_tenant_messaging(sender, conn)
+        if self.replies.reservation() is None or not tenant_id:
+            return None
+        return reservation_pb2.HandlePatientReplyRequest(
+            tenant_id=tenant_id, phone=sender, body=request.body[:MAX_BODY], message_sid=request.message_sid
+        )

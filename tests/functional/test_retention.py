@@ -112,6 +112,14 @@ async def seed_reservation(pool: asyncpg.Pool, now: datetime, margin: timedelta 
     await add_outbox(pool, "never-relayed", now - 400 * DAY, None)
 
 
+async def add_reply(pool: asyncpg.Pool, key: str, created_at: datetime, delivered_at: datetime | None) -> None:
+    await pool.execute(
+        "INSERT INTO notification.outbox (tenant_id, dedupe_key, topic, payload, created_at, available_at, "
+        "delivered_at) VALUES ('acme', $1, 'patient-reply', '\\x00', $2, $3, $4)",
+        key, created_at, created_at + 1000 * DAY, delivered_at,
+    )  # fmt: skip
+
+
 async def seed_notification(pool: asyncpg.Pool, now: datetime, margin: timedelta = SECOND) -> None:
     await add_message(pool, "delivered-31-days", "DELIVERED", now - 30 * DAY - margin, attempts=1)
     await add_message(pool, "failed-29-days", "FAILED", now - 30 * DAY + margin, attempts=2)
@@ -119,6 +127,9 @@ async def seed_notification(pool: asyncpg.Pool, now: datetime, margin: timedelta
     await add_message(pool, "undelivered-under-a-year", "UNDELIVERED", now - 365 * DAY + margin, attempts=1)
     await add_message(pool, "queued-400-days", "QUEUED", now - 400 * DAY)
     await add_message(pool, "sending-400-days", "QUEUED", now - 400 * DAY, attempts=1, claimed=True)
+    await add_reply(pool, "reply:relayed-long-ago", now - 30 * DAY, now - 7 * DAY - margin)
+    await add_reply(pool, "reply:relayed-recently", now - 30 * DAY, now - 7 * DAY + margin)
+    await add_reply(pool, "reply:never-relayed", now - 400 * DAY, None)
 
 
 async def test_reservation_purge_takes_rows_just_outside_each_window_and_keeps_those_just_inside(
@@ -160,7 +171,7 @@ async def test_finished_message_bodies_are_emptied_and_numbers_masked_but_the_ro
     removed = await notification_purger(pool).purge(NOW)
 
     # Bodies first: the message over a year old is emptied, then removed with its attempts.
-    assert removed == {"message_bodies": 3, "messages": 1, "message_attempts": 2}
+    assert removed == {"message_bodies": 3, "messages": 1, "message_attempts": 2, "reply_outbox": 1}
     rows = {r["dedupe_key"]: r for r in await pool.fetch("SELECT * FROM notification.messages")}
     assert set(rows) == {
         "delivered-31-days", "failed-29-days", "undelivered-under-a-year", "queued-400-days", "sending-400-days",
@@ -172,6 +183,8 @@ async def test_finished_message_bodies_are_emptied_and_numbers_masked_but_the_ro
     for kept in ("failed-29-days", "queued-400-days", "sending-400-days"):
         assert (rows[kept]["body"], rows[kept]["to_phone"]) == ("See you Tuesday", PHONE)
     assert await pool.fetchval("SELECT count(*) FROM notification.message_attempts") == 1 + 2 + 1 + 1
+    replies = await keys(pool, "SELECT dedupe_key FROM notification.outbox")
+    assert replies == {"reply:relayed-recently", "reply:never-relayed"}
 
 
 async def test_a_second_purge_finds_nothing_left_to_do(pool: asyncpg.Pool) -> None:
@@ -186,7 +199,7 @@ async def test_a_second_purge_finds_nothing_left_to_do(pool: asyncpg.Pool) -> No
 
 async def snapshot(pool: asyncpg.Pool) -> list[list[asyncpg.Record]]:
     tables = ("reservation.idempotency_keys", "reservation.otp_codes", "reservation.outbox",
-              "notification.messages", "notification.message_attempts")  # fmt: skip
+              "notification.messages", "notification.message_attempts", "notification.outbox")  # fmt: skip
     return [await pool.fetch(f"SELECT * FROM {table} ORDER BY 1, 2") for table in tables]
 
 
@@ -211,7 +224,7 @@ async def test_batches_continue_until_every_expired_row_is_gone(pool: asyncpg.Po
 
     assert (await reservation_purger(pool, batch=4, pause=0).purge(NOW) or {})["idempotency_keys"] == 25
     removed = await notification_purger(pool, batch=4, pause=0).purge(NOW)
-    assert removed == {"message_bodies": 25, "messages": 25, "message_attempts": 25}
+    assert removed == {"message_bodies": 25, "messages": 25, "message_attempts": 25, "reply_outbox": 0}
 
 
 async def seed_many(pool: asyncpg.Pool, count: int) -> None:
@@ -273,21 +286,25 @@ async def test_the_command_and_the_background_task_purge_the_same_rows(
     assert await asyncio.to_thread(run_command, "notification", [], env) == 0
     by_command = await snapshot(pool)
     printed = capsys.readouterr().out.splitlines()
-    assert printed == ["message_bodies: removed 3", "messages: removed 1", "message_attempts: removed 2"]
+    assert printed == [
+        "message_bodies: removed 3", "messages: removed 1", "message_attempts: removed 2", "reply_outbox: removed 1",
+    ]  # fmt: skip
 
-    await pool.execute("TRUNCATE notification.messages, notification.message_attempts")
+    await pool.execute("TRUNCATE notification.messages, notification.message_attempts, notification.outbox")
     await seed_notification(pool, now, HOUR)
     purger = notification_purger(pool, interval=0.02)
     runtime = await create_notification("127.0.0.1", 0, pool, purger=purger)
     try:
         async with asyncio.timeout(10):
-            while await pool.fetchval("SELECT count(*) FROM notification.messages WHERE body = ''") < 2:  # noqa: ASYNC110
+            while await pool.fetchval(  # noqa: ASYNC110 - the last sweep has run when the old reply is gone
+                "SELECT EXISTS (SELECT 1 FROM notification.outbox WHERE dedupe_key = 'reply:relayed-long-ago')"
+            ):
                 await asyncio.sleep(0.02)
     finally:
         await runtime.stop(0)
 
     def comparable(tables: list[list[asyncpg.Record]]) -> list[set[tuple[object, ...]]]:
-        ignored = {"message_id", "updated_at", "created_at", "next_attempt_at", "claimed_until", "at"}
+        ignored = {"message_id", "updated_at", "created_at", "next_attempt_at", "claimed_until", "at", "outbox_id"}
         return [{tuple(v for k, v in row.items() if k not in ignored) for row in table} for table in tables]
 
     assert comparable(await snapshot(pool)) == comparable(by_command)
