@@ -7,7 +7,9 @@ Appointments and their history are never purged (SPEC §4). What goes:
   verification counts for the rest of the call, so a day is plenty);
 - outbox rows relayed before the window; a row not yet relayed stays, however old;
 - patients' text replies (their number and first word) received before the idempotency window: kept
-  only so that Twilio delivering one message twice is one reply.
+  only so that Twilio delivering one message twice is one reply;
+- the waitlist's freed times handled (offered, or wanted by nobody) before the idempotency window;
+  one still queued stays, however old.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ PATIENT_REPLIES = batched_delete(
 )
 # delivered_at is NULL until relayed: such a row never matches.
 OUTBOX = batched_delete("outbox", "reservation.outbox", "tenant_id, outbox_id", "delivered_at < $1")
+# done_at is NULL while the offer worker has yet to handle it: such a row never matches.
+FREED_SLOTS = batched_delete("freed_slots", "reservation.freed_slots", "tenant_id, freed_id", "done_at < $1")
 
 
 def sweeps(retention: RetentionConfig) -> list[Sweep]:
@@ -38,6 +42,7 @@ def sweeps(retention: RetentionConfig) -> list[Sweep]:
         IDEMPOTENCY_KEYS.within(retention.idempotency_days),
         TOOL_REPLIES.within(retention.idempotency_days),
         PATIENT_REPLIES.within(retention.idempotency_days),
+        FREED_SLOTS.within(retention.idempotency_days),
         OTP_CODES.within(retention.otp_days),
         OUTBOX.within(retention.outbox_days),
     ]

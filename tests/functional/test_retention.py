@@ -64,6 +64,16 @@ async def add_outbox(pool: asyncpg.Pool, key: str, created_at: datetime, deliver
     )  # fmt: skip
 
 
+async def add_freed(pool: asyncpg.Pool, cause: str, freed_at: datetime, done_at: datetime | None) -> None:
+    # available far ahead: a running offer worker leaves an unhandled row alone.
+    await pool.execute(
+        "INSERT INTO reservation.freed_slots (tenant_id, reservation_id, provider_id, service_id, starts_at, ends_at, "
+        "cause, freed_at, available_at, done_at) VALUES ('acme', gen_random_uuid(), 'dr-lee', 'cleaning', $1, $2, $3, "
+        "$1, $4, $5)",
+        freed_at, freed_at + HOUR, cause, freed_at + 1000 * DAY, done_at,
+    )  # fmt: skip
+
+
 async def add_message(
     pool: asyncpg.Pool, key: str, status: str, updated_at: datetime, *, attempts: int = 0, claimed: bool = False
 ) -> None:
@@ -110,6 +120,10 @@ async def seed_reservation(pool: asyncpg.Pool, now: datetime, margin: timedelta 
     await add_outbox(pool, "relayed-long-ago", now - 30 * DAY, now - 7 * DAY - margin)
     await add_outbox(pool, "relayed-recently", now - 30 * DAY, now - 7 * DAY + margin)
     await add_outbox(pool, "never-relayed", now - 400 * DAY, None)
+    # The cause column tells them apart: handled just outside, just inside, never handled.
+    await add_freed(pool, "CANCELED", now - 30 * DAY, now - 7 * DAY - margin)
+    await add_freed(pool, "RELEASED", now - 30 * DAY, now - 7 * DAY + margin)
+    await add_freed(pool, "EXPIRED", now - 400 * DAY, None)
 
 
 async def add_reply(pool: asyncpg.Pool, key: str, created_at: datetime, delivered_at: datetime | None) -> None:
@@ -139,7 +153,9 @@ async def test_reservation_purge_takes_rows_just_outside_each_window_and_keeps_t
 
     removed = await reservation_purger(pool).purge(NOW)
 
-    assert removed == {"idempotency_keys": 1, "tool_replies": 1, "patient_replies": 1, "otp_codes": 1, "outbox": 1}
+    assert removed == {
+        "idempotency_keys": 1, "tool_replies": 1, "patient_replies": 1, "freed_slots": 1, "otp_codes": 1, "outbox": 1,
+    }  # fmt: skip
     assert await keys(pool, "SELECT idempotency_key FROM reservation.idempotency_keys") == {"young"}
     assert await keys(pool, "SELECT message_sid FROM reservation.patient_replies") == {"SM-young"}
     assert await keys(pool, "SELECT reply_key FROM reservation.tool_replies") == {"young-reply"}
@@ -148,19 +164,24 @@ async def test_reservation_purge_takes_rows_just_outside_each_window_and_keeps_t
         "verified-inside-window",
     }
     assert await keys(pool, "SELECT dedupe_key FROM reservation.outbox") == {"relayed-recently", "never-relayed"}
+    assert await keys(pool, "SELECT cause FROM reservation.freed_slots") == {"RELEASED", "EXPIRED"}
 
 
-async def test_an_unrelayed_outbox_row_and_a_young_idempotency_key_survive_even_a_one_day_purge(
+async def test_an_unrelayed_outbox_row_an_unhandled_freed_time_and_a_young_key_survive_even_a_one_day_purge(
     pool: asyncpg.Pool,
 ) -> None:
     await add_outbox(pool, "never-relayed", NOW - 400 * DAY, None)
     await add_key(pool, "repeat-in-an-hour", NOW - timedelta(hours=23))
+    await add_freed(pool, "CANCELED", NOW - 400 * DAY, None)  # not yet handled by the offer worker
 
     removed = await Purger(pool, "reservation", reservation_sweeps(RetentionConfig.everything(1))).purge(NOW)
 
-    assert removed == {"idempotency_keys": 0, "tool_replies": 0, "patient_replies": 0, "otp_codes": 0, "outbox": 0}
+    assert removed == {
+        "idempotency_keys": 0, "tool_replies": 0, "patient_replies": 0, "freed_slots": 0, "otp_codes": 0, "outbox": 0,
+    }  # fmt: skip
     assert await pool.fetchval("SELECT count(*) FROM reservation.outbox") == 1
     assert await pool.fetchval("SELECT count(*) FROM reservation.idempotency_keys") == 1
+    assert await pool.fetchval("SELECT count(*) FROM reservation.freed_slots") == 1
 
 
 async def test_finished_message_bodies_are_emptied_and_numbers_masked_but_the_row_kept_for_audit(
@@ -198,7 +219,7 @@ async def test_a_second_purge_finds_nothing_left_to_do(pool: asyncpg.Pool) -> No
 
 
 async def snapshot(pool: asyncpg.Pool) -> list[list[asyncpg.Record]]:
-    tables = ("reservation.idempotency_keys", "reservation.otp_codes", "reservation.outbox",
+    tables = ("reservation.idempotency_keys", "reservation.otp_codes", "reservation.outbox", "reservation.freed_slots",
               "notification.messages", "notification.message_attempts", "notification.outbox")  # fmt: skip
     return [await pool.fetch(f"SELECT * FROM {table} ORDER BY 1, 2") for table in tables]
 
@@ -321,7 +342,7 @@ async def test_command_dry_run_prints_what_it_would_remove_and_removes_nothing(
     assert code == 0
     assert capsys.readouterr().out.splitlines() == [
         "idempotency_keys: would remove 1", "tool_replies: would remove 1", "patient_replies: would remove 1",
-        "otp_codes: would remove 1", "outbox: would remove 1",
+        "freed_slots: would remove 1", "otp_codes: would remove 1", "outbox: would remove 1",
     ]  # fmt: skip
     assert await snapshot(pool) == before
 
@@ -386,8 +407,8 @@ async def test_purge_command_runs_as_a_real_process(pool: asyncpg.Pool, database
 
     assert process.returncode == 0
     assert stdout.decode().splitlines() == [
-        "idempotency_keys: removed 1", "tool_replies: removed 0", "patient_replies: removed 0", "otp_codes: removed 0",
-        "outbox: removed 0",
+        "idempotency_keys: removed 1", "tool_replies: removed 0", "patient_replies: removed 0",
+        "freed_slots: removed 0", "otp_codes: removed 0", "outbox: removed 0",
     ]  # fmt: skip
 
 
