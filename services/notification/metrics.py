@@ -1,5 +1,6 @@
 """Notification's domain series: SMS sent / failed by Twilio error code (counted by the senders)
-and the message outbox backlog (read at scrape time)."""
+and the backlogs of the message queue and of patients' replies not yet taken by reservation (read
+at scrape time)."""
 
 from __future__ import annotations
 
@@ -18,5 +19,6 @@ SMS_FAILED = Counter(
 def refresher(pool: asyncpg.Pool) -> Refresh:
     async def refresh() -> None:
         await refresh_outbox(pool, "notification", "notification.messages", "status = 'QUEUED'")
+        await refresh_outbox(pool, "notification-replies", "notification.outbox", "delivered_at IS NULL")
 
     return refresh

@@ -108,6 +108,8 @@ async def test_a_booking_moves_the_named_series_on_all_four_metrics_ports(local_
     assert moved("notification", "grpc_server_handled_total", grpc_method="EnqueueSms", grpc_code="OK") >= 1
     for name in ("reservation", "notification"):
         assert has(after[name], "outbox_backlog") and has(after[name], "outbox_oldest_age_seconds"), name
+    replies = {("outbox_backlog", frozenset({("outbox", "notification-replies")})): 0.0}.items()
+    assert replies <= after["notification"].items()  # patients' replies waiting for reservation: none
 
 
 @pytest.mark.slow
