@@ -13,6 +13,7 @@ from common.grpc_server import Access, GrpcService, methods
 from common.grpc_server import create_server as create_grpc_server
 from common.security import GrpcSecurity
 from common.service import Running
+from services.availability.busy_feed import BusyFeeds
 from services.availability.servicer import AvailabilityDeps, AvailabilityServicer
 
 SERVICE_NAME = availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name
@@ -42,9 +43,11 @@ async def create_server(
 async def start(cfg: ServiceConfig, pool: asyncpg.Pool) -> Running:
     reservation_channel = open_channel(cfg.reservation_addr)
     deps = AvailabilityDeps(pool=pool, reservation=reservation_pb2_grpc.ReservationServiceStub(reservation_channel))
+    feeds = deps.busy_feeds = BusyFeeds(lambda: deps.reservation, deps.clock)
     service = await create_server(cfg.host, cfg.port, deps)
 
     async def close() -> None:
+        await feeds.close()
         await reservation_channel.close()
 
     return Running(grpc=service, close=close)

@@ -21,6 +21,7 @@ from common.sealing import SecretBox
 from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
 from services.availability import phrases, search, slot_ids, validation
+from services.availability.busy_feed import BusyFeeds
 from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
 from services.availability.credentials_repository import CredentialRepository
 from services.availability.feed_repository import FeedTokenRepository
@@ -55,6 +56,8 @@ class AvailabilityDeps:
     clock: Clock = field(default=utc_now)
     # Seals tenants' webhook secrets (SECRET_ENCRYPTION_KEY, checked when the service starts).
     box: SecretBox = field(default_factory=lambda: SecretBox.from_env(os.environ))
+    # Busy time from memory (busy_feed.py); None: every question goes to reservation's ListBusy.
+    busy_feeds: BusyFeeds | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,13 @@ class _Cached:
     slot_key: bytes
     version: int
     loaded_at: float
+
+    @property
+    def horizon_days(self) -> int:
+        """How far ahead busy time can matter: the longest booking window, and a margin for the
+        day after the last bookable one (search ranges end two local days later)."""
+        rules = [self.clinic.rules, *(service.rules for service in self.clinic.services.values())]
+        return max(r.max_days_ahead for r in rules) + 3
 
 
 class AvailabilityServicer(
@@ -142,8 +152,19 @@ class AvailabilityServicer(
         )
 
     async def _busy(
-        self, tenant_id: str, provider_ids: list[str], start: datetime, end: datetime, context: grpc.aio.ServicerContext
+        self,
+        cached: _Cached,
+        provider_ids: list[str],
+        start: datetime,
+        end: datetime,
+        context: grpc.aio.ServicerContext,
     ) -> dict[str, list[Busy]]:
+        tenant_id = cached.clinic.tenant_id
+        feeds = self.deps.busy_feeds
+        if feeds is not None:
+            known = feeds.busy(tenant_id, provider_ids, start, end, cached.horizon_days)
+            if known is not None:
+                return known
         stub = self.deps.reservation
         if stub is None:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "reservation service is not configured")
@@ -257,12 +278,10 @@ class AvailabilityServicer(
             after=wanted.after if wanted else None,
             before=wanted.before if wanted else None,
         )
-        slots = await self._requested_slots(asked, the_plan, context)
+        slots = await self._requested_slots(cached, asked, the_plan, context)
         alternatives: list[FreeSlot] = []
         if not slots:  # a second, rarer round trip: only when the asked-for days are full
-            busy = await self._busy(
-                clinic.tenant_id, list(asked.provider_ids), *the_plan.alternatives_range(clinic), context
-            )
+            busy = await self._busy(cached, list(asked.provider_ids), *the_plan.alternatives_range(clinic), context)
             alternatives = search.alternative_slots(asked, the_plan, busy)
         reply = pb.FindSlotsResponse(
             slots=[self._slot(cached, s) for s in slots],
@@ -279,16 +298,14 @@ class AvailabilityServicer(
         return reply
 
     async def _requested_slots(
-        self, asked: search.Search, the_plan: search.Plan, context: grpc.aio.ServicerContext
+        self, cached: _Cached, asked: search.Search, the_plan: search.Plan, context: grpc.aio.ServicerContext
     ) -> list[FreeSlot]:
         if the_plan.refusal is not None:
             return []
         slots: list[FreeSlot] = []
         # The first day usually fills the answer: fetch its busy time alone, the rest only if needed.
         for chunk in search.chunks(the_plan):
-            busy = await self._busy(
-                asked.clinic.tenant_id, list(asked.provider_ids), *chunk.requested_range(asked.clinic), context
-            )
+            busy = await self._busy(cached, list(asked.provider_ids), *chunk.requested_range(asked.clinic), context)
             slots += search.requested_slots(asked, chunk, busy, asked.limit - len(slots))
             if len(slots) >= asked.limit:
                 break
@@ -312,7 +329,7 @@ class AvailabilityServicer(
             # Any provider: the first in clinic order who works then and is not busy (one ListBusy call).
             working = providers_free_at(clinic, service, start, now)
             taken = validation.occupied(service, start)
-            busy = await self._busy(clinic.tenant_id, working, *taken, context) if working else {}
+            busy = await self._busy(cached, working, *taken, context) if working else {}
             provider_id, refusal = validation.first_free(working, busy, taken)
             if refusal is not None:
                 return _refuse(refusal)

@@ -67,6 +67,8 @@ class BusyRow:
     provider_id: str
     start: datetime
     end: datetime
+    reservation_id: str
+    hold_expires_at: datetime | None  # None: an appointment or a block
 
 
 COLUMNS = """
@@ -344,17 +346,26 @@ class ReservationRepository:
 
     async def list_busy(
         self, tenant_id: str, provider_ids: list[str], start: datetime, end: datetime, now: datetime
-    ) -> list[BusyRow]:
-        """Occupied time of live holds, confirmed appointments and blocked time overlapping [start, end)."""
+    ) -> tuple[list[BusyRow], int]:
+        """Occupied time of live holds, confirmed appointments and blocked time overlapping [start, end),
+        and the schedule's feed position read in the same snapshot (one statement): the answer is
+        exactly the schedule after that change and before the next."""
         rows = await self.pool.fetch(
             """
-            SELECT provider_id, lower(occupied) AS start, upper(occupied) AS "end"
-            FROM reservation.reservations
-            WHERE tenant_id = $1
-              AND (cardinality($2::text[]) = 0 OR provider_id = ANY($2::text[]))
-              AND occupied && tstzrange($3, $4)
-              AND (status IN ('CONFIRMED', 'BLOCKED') OR (status = 'HELD' AND hold_expires_at > $5))
-            ORDER BY provider_id, lower(occupied)
+            SELECT feed.seq, b.provider_id, b.start, b."end", b.reservation_id, b.hold_expires_at
+            FROM (SELECT coalesce((SELECT last_seq FROM reservation.schedule_counters WHERE tenant_id = $1), 0)
+                         AS seq) feed
+            LEFT JOIN LATERAL (
+                SELECT provider_id, lower(occupied) AS start, upper(occupied) AS "end",
+                       reservation_id::text AS reservation_id,
+                       CASE WHEN status = 'HELD' THEN hold_expires_at END AS hold_expires_at
+                FROM reservation.reservations
+                WHERE tenant_id = $1
+                  AND (cardinality($2::text[]) = 0 OR provider_id = ANY($2::text[]))
+                  AND occupied && tstzrange($3, $4)
+                  AND (status IN ('CONFIRMED', 'BLOCKED') OR (status = 'HELD' AND hold_expires_at > $5))
+            ) b ON true
+            ORDER BY b.provider_id, b.start
             """,
             tenant_id,
             provider_ids,
@@ -362,7 +373,12 @@ class ReservationRepository:
             end,
             now,
         )
-        return [BusyRow(r["provider_id"], r["start"], r["end"]) for r in rows]
+        busy = [
+            BusyRow(r["provider_id"], r["start"], r["end"], r["reservation_id"], r["hold_expires_at"])
+            for r in rows
+            if r["provider_id"] is not None
+        ]
+        return busy, int(rows[0]["seq"])
 
     async def expire_holds(self, now: datetime) -> int:
         """Mark every run-out hold EXPIRED (reporting only: live checks never rely on it).

@@ -81,13 +81,18 @@ def kind_of(event: Event) -> pb.ScheduleChangeKind.ValueType:
 
 
 def change_of(event: Event) -> pb.ScheduleChange:
-    return pb.ScheduleChange(
+    change = pb.ScheduleChange(
         cursor=str(event.seq), kind=kind_of(event), reservation_id=event.reservation_id,
         from_status=status_value(event.from_status), to_status=status_value(event.to_status),
         provider_id=event.provider_id,
         range=C.TimeRange(start=timestamp(event.starts_at), end=timestamp(event.ends_at)),
         at=timestamp(event.at), action=pb.StaffAction(actor=event.actor, reason=event.reason),
     )  # fmt: skip
+    if event.occupied_start is not None and event.occupied_end is not None:
+        change.occupied.CopyFrom(C.TimeRange(start=timestamp(event.occupied_start), end=timestamp(event.occupied_end)))
+    if event.hold_expires_at is not None:
+        change.hold_expires_at.CopyFrom(timestamp(event.hold_expires_at))
+    return change
 
 
 def status_name(value: pb.ReservationStatus.ValueType) -> str:

@@ -40,6 +40,9 @@ class Event:
     actor: str
     reason: str
     change: str = ""  # a change that is neither status nor time: "ATTENDANCE_CONFIRMED"
+    occupied_start: datetime | None = None  # None for changes recorded before migration 0016
+    occupied_end: datetime | None = None
+    hold_expires_at: datetime | None = None
 
 
 class ScheduleRepository:
@@ -69,7 +72,7 @@ class ScheduleRepository:
         rows = await self.pool.fetch(
             """
             SELECT seq, reservation_id::text AS reservation_id, from_status, to_status, provider_id,
-                   starts_at, ends_at, at, actor, reason, change
+                   starts_at, ends_at, at, actor, reason, change, occupied_start, occupied_end, hold_expires_at
             FROM reservation.reservation_events
             WHERE tenant_id = $1 AND seq > $2
             ORDER BY seq

@@ -262,7 +262,7 @@ class ReservationServicer(
         start, end = from_timestamp(request.range.start), from_timestamp(request.range.end)
         if end <= start:
             await invalid(context, "range: end must be after start")
-        rows = await self.repository.list_busy(
+        rows, cursor = await self.repository.list_busy(
             request.tenant_id, list(request.provider_ids), start, end, self.deps.clock()
         )
         return pb.ListBusyResponse(
@@ -270,9 +270,12 @@ class ReservationServicer(
                 pb.BusyInterval(
                     provider_id=row.provider_id,
                     range=C.TimeRange(start=timestamp(row.start), end=timestamp(row.end)),
+                    reservation_id=row.reservation_id,
+                    hold_expires_at=None if row.hold_expires_at is None else timestamp(row.hold_expires_at),
                 )
                 for row in rows
-            ]
+            ],
+            cursor=str(cursor),
         )
 
     # --- one-time codes --------------------------------------------------------------------
