@@ -32,6 +32,7 @@ from common.deadlines import SERVICE_TO_SERVICE
 from common.timestamps import Clock, from_timestamp
 from common.timestamps import to_timestamp as timestamp
 from services.availability.busy_cache import KEEP_PAST, Change, Gap, Interval, TenantBusy
+from services.availability.clinic import Clinic
 from services.availability.slots import Busy
 
 log = logging.getLogger("services.availability")
@@ -84,6 +85,23 @@ def interval_of(item: reservation_pb2.BusyInterval) -> Interval:
         item.reservation_id, item.provider_id, from_timestamp(item.range.start), from_timestamp(item.range.end),
         expires,
     )  # fmt: skip
+
+
+def busy_of(reply: reservation_pb2.ListBusyResponse) -> dict[str, list[Busy]]:
+    """A ListBusy answer as busy time by provider (its order kept)."""
+    busy: dict[str, list[Busy]] = {}
+    for item in reply.busy:
+        busy.setdefault(item.provider_id, []).append(
+            Busy(from_timestamp(item.range.start), from_timestamp(item.range.end))
+        )
+    return busy
+
+
+def horizon_days(clinic: Clinic) -> int:
+    """How far ahead busy time can matter: the longest booking window, and a margin for the day
+    after the last bookable one (search ranges end two local days later)."""
+    rules = [clinic.rules, *(service.rules for service in clinic.services.values())]
+    return max(r.max_days_ahead for r in rules) + 3
 
 
 @dataclass

@@ -11,6 +11,7 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -147,6 +148,9 @@ class Clinic:
     holidays: tuple[DateException, ...] = field(default=())
     sms_countries: tuple[str, ...] = field(default=())
     locale: str = DEFAULT_LOCALE  # BCP 47, en-* or es-*: the default language of phrases and texts
+    # Results derived from this configuration alone (slots.day_candidates): a new configuration
+    # is a new object, so nothing here outlives the configuration it came from.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def service(self, service_id: str) -> AppointmentType | None:
         if not service_id:

@@ -84,6 +84,11 @@ class ClinicRepository:
                 [(config.tenant_id, item_id, index, doc) for index, (item_id, doc) in enumerate(rows)],
             )
 
+    async def version(self, tenant_id: str) -> int | None:
+        """The clinic's configuration version (None: no such clinic): a cheap check for a change."""
+        value = await self.pool.fetchval("SELECT version FROM availability.clinics WHERE tenant_id = $1", tenant_id)
+        return None if value is None else int(value)
+
     async def get(self, tenant_id: str) -> StoredClinic | None:
         row = await self.pool.fetchrow(
             "SELECT config::text AS config, version, slot_key FROM availability.clinics WHERE tenant_id = $1",

@@ -21,7 +21,7 @@ from common.sealing import SecretBox
 from common.timestamps import Clock, from_timestamp, utc_now
 from common.timestamps import to_timestamp as timestamp
 from services.availability import phrases, search, slot_ids, validation
-from services.availability.busy_feed import BusyFeeds
+from services.availability.busy_feed import BusyFeeds, busy_of, horizon_days
 from services.availability.clinic import AppointmentType, Clinic, ClinicConfigError, build_clinic
 from services.availability.credentials_repository import CredentialRepository
 from services.availability.feed_repository import FeedTokenRepository
@@ -75,13 +75,6 @@ class _Cached:
     version: int
     loaded_at: float
 
-    @property
-    def horizon_days(self) -> int:
-        """How far ahead busy time can matter: the longest booking window, and a margin for the
-        day after the last bookable one (search ranges end two local days later)."""
-        rules = [self.clinic.rules, *(service.rules for service in self.clinic.services.values())]
-        return max(r.max_days_ahead for r in rules) + 3
-
 
 class AvailabilityServicer(
     CredentialRpcs, FeedTokenRpcs, StaffRpcs, availability_pb2_grpc.AvailabilityServiceServicer
@@ -110,6 +103,11 @@ class AvailabilityServicer(
         async with lock:  # one load per tenant at a time, not one per request
             cached = self._cache.get(tenant_id)
             if cached is not None and time.monotonic() - cached.loaded_at < CLINIC_CACHE_SECONDS:
+                return cached
+            if cached is not None and await self.repository.version(tenant_id) == cached.version:
+                # Unchanged: keep the built clinic and what was derived from it (slots.day_candidates).
+                cached = replace(cached, loaded_at=time.monotonic())
+                self._cache[tenant_id] = cached
                 return cached
             stored = await self.repository.get(tenant_id)
             if stored is None:
@@ -162,7 +160,7 @@ class AvailabilityServicer(
         tenant_id = cached.clinic.tenant_id
         feeds = self.deps.busy_feeds
         if feeds is not None:
-            known = feeds.busy(tenant_id, provider_ids, start, end, cached.horizon_days)
+            known = feeds.busy(tenant_id, provider_ids, start, end, horizon_days(cached.clinic))
             if known is not None:
                 return known
         stub = self.deps.reservation
@@ -183,12 +181,7 @@ class AvailabilityServicer(
             # Offering slots without knowing what is taken would promise times we can't keep.
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"reservation service unavailable ({error.code().name})")
             raise AssertionError("unreachable") from None
-        busy: dict[str, list[Busy]] = {}
-        for item in reply.busy:
-            busy.setdefault(item.provider_id, []).append(
-                Busy(from_timestamp(item.range.start), from_timestamp(item.range.end))
-            )
-        return busy
+        return busy_of(reply)
 
     # --- configuration ---------------------------------------------------------------------
     async def UpsertClinic(

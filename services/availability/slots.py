@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -200,86 +200,89 @@ def free_slots(
 ) -> list[FreeSlot]:
     """Free slots of `service` on the clinic-local days of `query`, earliest first, then by provider.
 
-    Days are computed in order and the search stops after the day that reaches `limit`.
+    Days are taken in order and the search stops at `limit` slots.
     """
     earliest, horizon = bookable_window(clinic, service.rules, now)
     last_day = min(query.last_day, horizon)
-    zone = clinic.timezone
-    offered_by = [
-        clinic.providers[p]
-        for p in service.provider_ids
-        if p in clinic.providers and (not query.provider_ids or p in query.provider_ids)
-    ]
-    scan = _DayScan(
-        service, earliest, query.part, zone, {p.provider_id: BusyIndex(busy.get(p.provider_id, ())) for p in offered_by}
-    )
+    wanted = {
+        p for p in service.provider_ids if p in clinic.providers and (not query.provider_ids or p in query.provider_ids)
+    }
+    indexes = {p: BusyIndex(busy.get(p, ())) for p in wanted}
+    before, after, part, limit = service.buffer_before, service.buffer_after, query.part, query.limit
     result: list[FreeSlot] = []
     day = query.first_day
     while day <= last_day:
-        day_start = wall_to_utc(day, 0, zone)
-        day_end = wall_to_utc(day + timedelta(days=1), 0, zone)
-        closed_day = day
+        day_end, candidates = day_candidates(clinic, service, day)
         day += timedelta(days=1)
         if day_end <= earliest:
             continue
-        closed = BusyIndex(closed_ranges(clinic.holidays, zone, closed_day, closed_day))
-        found: list[tuple[datetime, int, FreeSlot]] = []
-        for provider in offered_by:
-            scan.provider_day(provider, day_start, day_end, closed, found)
-        found.sort(key=lambda item: (item[0], item[1]))
-        result.extend(slot for _, _, slot in found)
-        if query.limit is not None and len(result) >= query.limit:
-            break
-    return result if query.limit is None else result[: query.limit]
+        for start, provider_id, end, start_part in candidates:
+            if start < earliest or provider_id not in wanted or (part is not None and start_part is not part):
+                continue
+            if indexes[provider_id].overlaps(start - before, end + after):
+                continue
+            result.append(FreeSlot(provider_id, service.service_id, start, end))
+            if limit is not None and len(result) >= limit:
+                return result
+    return result
 
 
-@dataclass
-class _DayScan:
-    """What stays the same for every clinic day of one free_slots call (working days are cached)."""
+# A clinic day's candidate starts depend on its configuration only: kept on the Clinic object
+# (a new configuration is a new object), at most this many days x services at a time.
+MEMO_DAYS = 512
+Candidate = tuple[datetime, str, datetime, PartOfDay]  # start, provider id, end, clinic-local part of day
 
-    service: AppointmentType
-    earliest: datetime
-    part: PartOfDay | None
-    zone: ZoneInfo
-    busy: dict[str, BusyIndex]
-    working: dict[tuple[str, date], list[WallInterval]] = field(default_factory=dict)
 
-    def provider_day(
-        self,
-        provider: Provider,
-        day_start: datetime,
-        day_end: datetime,
-        closed: BusyIndex,
-        found: list[tuple[datetime, int, FreeSlot]],
-    ) -> None:
-        """Append the provider's free slots starting in [day_start, day_end) to `found`."""
-        service, earliest, part, zone, working = self.service, self.earliest, self.part, self.zone, self.working
-        step, duration = service.rules.slot_interval_minutes, service.duration
-        provider_busy = self.busy[provider.provider_id]
-        pzone = provider.timezone
-        seen: set[datetime] = set()
-        pday = day_start.astimezone(pzone).date() - timedelta(days=1)
-        plast = day_end.astimezone(pzone).date()
-        while pday <= plast:
-            key = (provider.provider_id, pday)
-            if key not in working:
-                working[key] = working_day(provider, pday)
-            for interval in working[key]:
-                for start in _starts(pday, interval, pzone, step, duration):
-                    if start < day_start or start >= day_end or start < earliest or start in seen:
-                        continue
-                    end = start + duration
-                    if part is not None and part_of_day(start.astimezone(zone)) is not part:
-                        continue
-                    if closed.overlaps(start, end):
-                        continue
-                    if provider_busy.overlaps(start - service.buffer_before, end + service.buffer_after):
-                        continue
-                    seen.add(start)
-                    found.append(
-                        (start, provider.position, FreeSlot(provider.provider_id, service.service_id, start, end))
-                    )
-            pday += timedelta(days=1)
+def day_candidates(clinic: Clinic, service: AppointmentType, day: date) -> tuple[datetime, tuple[Candidate, ...]]:
+    """Where the clinic-local `day` ends (UTC), and every start the schedule offers on it for
+    `service` (working time of each provider, holidays out; busy time and `now` not applied),
+    ordered by start then provider position."""
+    key = (service.service_id, day)
+    memo = clinic.memo
+    known = memo.get(key)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    zone = clinic.timezone
+    day_start, day_end = wall_to_utc(day, 0, zone), wall_to_utc(day + timedelta(days=1), 0, zone)
+    closed = BusyIndex(closed_ranges(clinic.holidays, zone, day, day))
+    found: list[tuple[datetime, int, str, datetime]] = []
+    for provider_id in service.provider_ids:
+        provider = clinic.providers.get(provider_id)
+        if provider is not None:
+            _provider_day(provider, service, day_start, day_end, closed, found)
+    found.sort(key=lambda item: (item[0], item[1]))
+    candidates = tuple((start, pid, end, part_of_day(start.astimezone(zone))) for start, _, pid, end in found)
+    if len(memo) >= MEMO_DAYS:
+        memo.clear()
+    memo[key] = (day_end, candidates)
+    return day_end, candidates
+
+
+def _provider_day(
+    provider: Provider,
+    service: AppointmentType,
+    day_start: datetime,
+    day_end: datetime,
+    closed: BusyIndex,
+    found: list[tuple[datetime, int, str, datetime]],
+) -> None:
+    """Append the provider's starts in [day_start, day_end) that no holiday touches to `found`."""
+    step, duration = service.rules.slot_interval_minutes, service.duration
+    pzone = provider.timezone
+    seen: set[datetime] = set()
+    pday = day_start.astimezone(pzone).date() - timedelta(days=1)
+    plast = day_end.astimezone(pzone).date()
+    while pday <= plast:
+        for interval in working_day(provider, pday):
+            for start in _starts(pday, interval, pzone, step, duration):
+                if start < day_start or start >= day_end or start in seen:
+                    continue
+                end = start + duration
+                if closed.overlaps(start, end):
+                    continue
+                seen.add(start)
+                found.append((start, provider.position, provider.provider_id, end))
+        pday += timedelta(days=1)
 
 
 def providers_free_at(
