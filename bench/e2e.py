@@ -373,6 +373,10 @@ async def main() -> None:
     parser.add_argument("--before", type=Path, help="headline figures of the previous commit (its --summary)")
     parser.add_argument("--label", default="this commit", help="what this run measures, for the summary")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
+    parser.add_argument(
+        "--quick", action="store_true", help="A/B checks: the tools alone and the levels only (no baseline)"
+    )
+    parser.add_argument("--alone", default=",".join(ALONE), help="tools measured alone, comma-separated")
     args = parser.parse_args()
     report: list[str] = []
     summary: dict[str, Any] = {"label": args.label}
@@ -402,7 +406,8 @@ async def main() -> None:
             with rss:
                 # Warm-up: every process has its connections and caches (not in any figure).
                 await measure(stack.gateway_url, twilio, rss, 10, min(2.0, args.seconds), full=True)
-                await edge_section(say, summary, stack.gateway_url, twilio, rss, edge, args.seconds)
+                tools = tuple(t for t in args.alone.split(",") if t in ALONE)
+                await edge_section(say, summary, stack.gateway_url, twilio, rss, edge, args.seconds, tools)
                 for level in [int(v) for v in args.levels.split(",")]:
                     run = await measure(stack.gateway_url, twilio, rss, level, args.seconds, full=True)
                     say(f"## {level} concurrent calls (full conversation: check, reserve, code, verify, confirm; "
@@ -421,12 +426,14 @@ async def main() -> None:
                 say()
                 say(" | ".join(f"{name} {mb:.0f}" for name, mb in sorted(rss.peak.items())))
                 say()
-                await baseline_section(say, summary, stack.gateway_url, twilio, rss, baseline, args.seconds)
-            say("## Contention")
-            say()
-            for line in await contention(stack.gateway_url, pool):
-                say(line)
-            say()
+                if not args.quick:
+                    await baseline_section(say, summary, stack.gateway_url, twilio, rss, baseline, args.seconds)
+            if not args.quick:
+                say("## Contention")
+                say()
+                for line in await contention(stack.gateway_url, pool):
+                    say(line)
+                say()
             say(f"Double bookings found by SQL afterwards: {await double_bookings(pool)}")
             if args.before is not None:
                 before_after(say, json.loads(args.before.read_text()), summary)
@@ -459,7 +466,14 @@ def header(say: Any) -> None:
 
 
 async def edge_section(
-    say: Any, summary: dict[str, Any], url: str, twilio: FakeTwilio, rss: RssSampler, edge: Proc, seconds: float
+    say: Any,
+    summary: dict[str, Any],
+    url: str,
+    twilio: FakeTwilio,
+    rss: RssSampler,
+    edge: Proc,
+    seconds: float,
+    tools: tuple[str, ...],
 ) -> None:
     """Each tool alone at 50 concurrent calls, against the edge limit measured the same way."""
     limit = await measure(f"http://127.0.0.1:{edge.port}", None, rss, 50, seconds, tool="check_availability")
@@ -467,12 +481,13 @@ async def edge_section(
     say()
     say(f"Edge limit (bench/edge.py: aiohttp answering a fixed tool-calls reply, same load generator): "
         f"**{limit.rate:.0f} calls/s**, p50 {pct(limit.stats.latencies['check_availability'], 50):.1f} ms, "
-        f"p99 {pct(limit.stats.latencies['check_availability'], 99):.1f} ms.")  # fmt: skip
+        f"p99 {pct(limit.stats.latencies['check_availability'], 99):.1f} ms, CPU "
+        f"{limit.cpu['edge'] * 1000 / max(limit.calls, 1):.2f} ms per call in the edge process.")  # fmt: skip
     say()
     say("| tool alone | calls/s | of edge | p50 ms | p99 ms | CPU ms per call | errors | ok:false |")
     say("|---|---|---|---|---|---|---|---|")
     summary["edge"] = limit.rate
-    for tool in ALONE:
+    for tool in tools:
         run = await measure(url, twilio, rss, 50, seconds, tool=tool)
         values = run.stats.latencies[tool]
         # Set-up calls (a code sent before verify_otp) are in the CPU but not in the count: per call of the tool.
@@ -524,7 +539,8 @@ def before_after(say: Any, before: dict[str, Any], after: dict[str, Any]) -> Non
         rows.append((f"mixed at {key[6:]}: CPU ms per tool call", before[key]["cpu_ms"], after[key]["cpu_ms"]))
         worst_b, worst_a = max(before[key]["p99"].values()), max(after[key]["p99"].values())
         rows.append((f"mixed at {key[6:]}: slowest tool's p99 ms", worst_b, worst_a))
-    rows.append(("full path / bare baseline, throughput", before["full_vs_baseline"], after["full_vs_baseline"]))
+    if "full_vs_baseline" in before and "full_vs_baseline" in after:
+        rows.append(("full path / bare baseline, throughput", before["full_vs_baseline"], after["full_vs_baseline"]))
     for name, b, a in rows:
         fmt = "{:.0%}" if "of edge" in name else "{:.2f}" if "baseline" in name else "{:.1f}"
         say(f"| {name} | {fmt.format(b)} | {fmt.format(a)} |")

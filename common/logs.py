@@ -76,6 +76,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # asyncpg/grpc/aiohttp are chatty at INFO about internals callers don't need.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The twilio library logs every API request at INFO, line by line (URL, headers): noise, and
+    # a tenth of the notification service's CPU under load.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 def mask_phone(phone: str) -> str:
