@@ -24,3 +24,31 @@ $$;
 CREATE TRIGGER reservation_events_times
     BEFORE INSERT ON reservation.reservation_events
     FOR EACH ROW EXECUTE FUNCTION reservation.fill_reservation_event_times();
+
+-- Fewer round trips on the write paths (issue #19). Both take advisory locks and only then
+-- read: a VOLATILE PL/pgSQL function reads with a snapshot taken after the lock (each statement
+-- of it gets a fresh one), which one plain statement could not do. Keys are hashed exactly as
+-- ReservationRepository.lock_key hashes them, so both ways lock the same keys.
+
+-- Locks in the order given (callers rely on one order to never wait for each other in a circle).
+CREATE FUNCTION reservation.lock_keys(keys text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    k text;
+BEGIN
+    FOREACH k IN ARRAY keys LOOP
+        PERFORM pg_advisory_xact_lock(hashtextextended(k, 0));
+    END LOOP;
+END;
+$$;
+
+-- The stored reply of an idempotency key, read under the key's lock (no row: first use).
+CREATE FUNCTION reservation.claim_idempotency_key(p_tenant text, p_key text, OUT method text, OUT response bytea)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant || chr(31) || p_key, 0));
+    SELECT i.method, i.response INTO method, response
+    FROM reservation.idempotency_keys i
+    WHERE i.tenant_id = p_tenant AND i.idempotency_key = p_key;
+END;
+$$;

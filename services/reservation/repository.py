@@ -129,13 +129,15 @@ class ReservationRepository:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "\x1f".join(parts))
 
     @staticmethod
+    async def lock_keys(conn: Connection, *keys: tuple[str, ...]) -> None:
+        """lock_key for each key, in this order, in one round trip."""
+        await conn.execute("SELECT reservation.lock_keys($1::text[])", ["\x1f".join(parts) for parts in keys])
+
+    @staticmethod
     async def stored_response(conn: Connection, tenant_id: str, key: str, method: str) -> bytes | None:
-        row = await conn.fetchrow(
-            "SELECT method, response FROM reservation.idempotency_keys WHERE tenant_id = $1 AND idempotency_key = $2",
-            tenant_id,
-            key,
-        )
-        if row is None:
+        """The reply stored for the key, read under the key's lock (taken here, held until commit)."""
+        row = await conn.fetchrow("SELECT * FROM reservation.claim_idempotency_key($1, $2)", tenant_id, key)
+        if row is None or row["method"] is None:
             return None
         if row["method"] != method:
             raise ValueError(f"idempotency_key was already used for {row['method']}")
