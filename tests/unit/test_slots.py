@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.availability.phrases import PartOfDay
-from services.availability.slots import Busy, SlotQuery, free_slots, is_free_slot
+from services.availability.slots import Busy, SlotQuery, day_candidates, free_slots, is_free_slot
 from tests.unit.clinics import clinic_dict, make_clinic
 
 NY = ZoneInfo("America/New_York")
@@ -315,3 +315,26 @@ def test_is_free_slot_accepts_offered_times_only() -> None:
     assert not is_free_slot(clinic, service, "a", at(MONDAY, "09:10").astimezone(UTC), now)
     assert not is_free_slot(clinic, service, "a", at(MONDAY, "12:00").astimezone(UTC), now)
     assert not is_free_slot(clinic, service, "b", at(MONDAY, "09:30").astimezone(UTC), now)
+
+
+def test_a_days_candidate_starts_are_computed_once_per_configuration_and_busy_time_still_applies() -> None:
+    clinic = make_clinic()
+    service = clinic.services["cleaning"]
+    query = SlotQuery(MONDAY, MONDAY)
+    first = free_slots(clinic, service, query, {}, SUNDAY_NOON)
+    remembered = day_candidates(clinic, service, MONDAY)
+    assert day_candidates(clinic, service, MONDAY) is remembered  # not computed again
+    taken = dict([busy(MONDAY, "09:00", "10:00")])
+    again = free_slots(clinic, service, query, {"a": [taken["a"]]}, SUNDAY_NOON)
+    assert [s.start for s in again] == [s.start for s in first if s.start >= at(MONDAY, "10:00")]
+    assert day_candidates(make_clinic(), service, MONDAY) is not remembered  # a new configuration: its own
+
+
+def test_the_limit_stops_the_search_with_the_earliest_slots_of_every_provider() -> None:
+    two = [{"id": p, "name": p, "hours": {"mon": ["09:00-12:00"], "tue": ["09:00-12:00"]}} for p in ("a", "b")]
+    clinic = make_clinic(providers=two)
+    service = clinic.services["cleaning"]
+    slots = free_slots(clinic, service, SlotQuery(MONDAY, date(2030, 1, 8), limit=3), {}, SUNDAY_NOON)
+    assert [(s.provider_id, s.start) for s in slots] == [
+        ("a", at(MONDAY, "09:00")), ("b", at(MONDAY, "09:00")), ("a", at(MONDAY, "09:30")),
+    ]  # fmt: skip
