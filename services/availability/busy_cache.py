@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 from services.availability.slots import Busy
 
-# Busy time kept after it ended: questions about the last day still see it (FindSlots asks
-# from the day before the first asked day, validation.occupied from a buffer before a start).
-KEEP_PAST = timedelta(days=2)
+# Busy time kept after it ended: questions about the last days still see it (FindSlots asks
+# from local midnight of the day before the first asked day: up to two days and a DST hour back).
+KEEP_PAST = timedelta(days=3)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def test_time_beyond_the_window_is_not_kept_and_moving_out_of_it_frees_the_old_t
 
 
 def test_prune_forgets_ended_time_and_run_out_holds_and_narrows_the_window() -> None:
-    busy = state(interval("old", -3000, -2970), interval("h", 0, 30, expires=10), interval("a", 60, 90))
+    busy = state(interval("old", -5000, -4970), interval("h", 0, 30, expires=10), interval("a", 60, 90))
     later = at(20)
     assert busy.prune(later) == 2
     assert busy.busy([], later - KEEP_PAST, at(100), later) == {"p1": [Busy(at(60), at(90))]}
