@@ -150,28 +150,19 @@ class AvailabilityServicer(
         )
 
     async def _busy(
-        self,
-        cached: _Cached,
-        provider_ids: list[str],
-        start: datetime,
-        end: datetime,
-        context: grpc.aio.ServicerContext,
+        self, cached: _Cached, providers: list[str], start: datetime, end: datetime, context: grpc.aio.ServicerContext
     ) -> dict[str, list[Busy]]:
-        tenant_id = cached.clinic.tenant_id
-        feeds = self.deps.busy_feeds
-        if feeds is not None:
-            known = feeds.busy(tenant_id, provider_ids, start, end, horizon_days(cached.clinic))
-            if known is not None:
-                return known
+        """Busy time from memory when this clinic's feed is ready (busy_feed.py), else from ListBusy."""
+        feeds, tenant_id = self.deps.busy_feeds, cached.clinic.tenant_id
+        known = None if feeds is None else feeds.busy(tenant_id, providers, start, end, horizon_days(cached.clinic))
+        if known is not None:
+            return known
         stub = self.deps.reservation
         if stub is None:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "reservation service is not configured")
             raise AssertionError("unreachable")
-        request = reservation_pb2.ListBusyRequest(
-            tenant_id=tenant_id,
-            provider_ids=provider_ids,
-            range=common_pb2.TimeRange(start=timestamp(start), end=timestamp(end)),
-        )
+        busy_range = common_pb2.TimeRange(start=timestamp(start), end=timestamp(end))
+        request = reservation_pb2.ListBusyRequest(tenant_id=tenant_id, provider_ids=providers, range=busy_range)
         try:
             # Never outlive the caller's own deadline (ValidateSlot is called from inside CreateHold).
             remaining = context.time_remaining()

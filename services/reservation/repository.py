@@ -220,8 +220,8 @@ class ReservationRepository:
         now: datetime,
         language: str = "",
     ) -> Reservation:
-        # No savepoint of its own: the caller's (servicer._hold) rolls back a lost race, which
-        # keeps the call's previous hold; one savepoint fewer is two round trips fewer.
+        # No savepoint of its own (two round trips): callers insert inside one, which a lost race
+        # (SlotTaken) rolls back, keeping the rest of their transaction usable.
         try:
             row = await conn.fetchrow(
                 f"""

@@ -120,9 +120,10 @@ class OfferWorker(LeasedRelay[FreedSlot]):
         expires_at = waitlist.offer_expiry(now)
         try:
             # In the waiter's language: the confirmation after their YES is a text about this hold.
-            hold = await self.reservations.insert_hold(
-                conn, tenant_id, new, call_id, locked.patient_name, locked.phone, expires_at, now, locked.language
-            )
+            async with conn.transaction():  # a savepoint: a lost race keeps what this transaction did
+                hold = await self.reservations.insert_hold(
+                    conn, tenant_id, new, call_id, locked.patient_name, locked.phone, expires_at, now, locked.language
+                )
         except SlotTaken:
             return Made.TAKEN
         await self.waitlist.insert_offer(

@@ -13,7 +13,7 @@ from services.availability.busy_cache import KEEP_PAST, Change, Gap, Interval, T
 from services.availability.slots import Busy
 
 T0 = datetime(2030, 1, 8, 14, 0, tzinfo=UTC)
-COVERED = (T0 - timedelta(days=2), T0 + timedelta(days=30))
+COVERED = (T0 - timedelta(days=4), T0 + timedelta(days=30))
 
 
 def at(minutes: int) -> datetime:
