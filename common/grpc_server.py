@@ -132,6 +132,9 @@ class GrpcService:
         self.port = port
         self.service_names = service_names
         self._watchdog: asyncio.Task[None] | None = None
+        # Called when stopping starts, before the grace period: ends what would otherwise use all
+        # of it (server-streaming calls that never finish by themselves, e.g. WatchSchedule).
+        self.on_stop: list[Callable[[], None]] = []
 
     async def set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -163,6 +166,8 @@ class GrpcService:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
+        for stopping in self.on_stop:
+            stopping()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
 

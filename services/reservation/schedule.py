@@ -179,7 +179,7 @@ class ScheduleRpcs:
         if not request.cursor and request.from_now:
             seq = await self.schedule.latest_seq(request.tenant_id)
         async with self.wakeups.watching(request.tenant_id) as changed:
-            while True:
+            while not self.wakeups.closed:  # a stopping server ends the stream: resume elsewhere
                 changed.clear()  # before reading: a commit after this read wakes the wait below
                 events = await self.schedule.changes_after(request.tenant_id, seq, WATCH_BATCH)
                 for event in events:

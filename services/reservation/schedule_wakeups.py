@@ -22,6 +22,14 @@ class Wakeups:
         self._waiting: dict[str, set[asyncio.Event]] = {}
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._lock = asyncio.Lock()
+        self.closed = False
+
+    def close(self) -> None:
+        """The server is stopping: wake every watcher, which then ends its stream (no new ones)."""
+        self.closed = True
+        for events in self._waiting.values():
+            for event in events:
+                event.set()
 
     @asynccontextmanager
     async def watching(self, tenant_id: str) -> AsyncIterator[asyncio.Event]:

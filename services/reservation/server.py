@@ -89,6 +89,7 @@ async def create_server(
 
     access = Access(remote_keys(availability), SERVICE_ONLY, security, PATIENT_PHONES)
     service = await create_grpc_server(host, port, register, [SERVICE_NAME], access)
+    service.on_stop.append(servicer.wakeups.close)  # watch streams end at once, not after the grace
     tasks: list[asyncio.Task[None]] = []
     if background:
         tasks.append(asyncio.create_task(relay.run(), name="reservation-outbox-relay"))

@@ -207,3 +207,16 @@ async def test_find_slots_asks_reservation_nothing_once_the_cache_is_ready_and_s
         assert loop.time() < deadline, "a hold was still offered a second later"
         await asyncio.sleep(0.01)
     assert list_busy_calls() == before
+
+
+async def test_a_stopping_reservation_ends_the_feed_at_once_and_availability_asks_list_busy_again(
+    stack: Stack, clock: Clock, feeds: BusyFeeds, pool: asyncpg.Pool
+) -> None:
+    await ready(feeds, pool)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await stack.reservation.stop(5.0)  # the feed's stream must not hold the grace period
+    assert loop.time() - started < 2.5
+    while feeds.ready("acme") is not None:
+        assert loop.time() - started < 5.0, "the cache kept answering with its stream gone"
+        await asyncio.sleep(0.01)
