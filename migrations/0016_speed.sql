@@ -52,3 +52,26 @@ BEGIN
     WHERE i.tenant_id = p_tenant AND i.idempotency_key = p_key;
 END;
 $$;
+
+-- What a hold does before its insert, in one round trip: take the provider's turn (as
+-- ReservationRepository.lock_key), release the call's live holds (a call has one; a refusal
+-- rolls this back with the caller's savepoint) and mark run-out holds on this time EXPIRED (so
+-- the exclusion constraint stops counting them). The same statements as release_call_holds and
+-- expire_stale_overlapping, which other paths use alone.
+CREATE FUNCTION reservation.clear_for_hold(
+    p_tenant text, p_provider text, p_call text, p_start timestamptz, p_end timestamptz, p_now timestamptz
+) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant || chr(31) || 'provider' || chr(31) || p_provider, 0));
+    IF p_call <> '' THEN
+        UPDATE reservation.reservations
+        SET status = CASE WHEN hold_expires_at <= p_now THEN 'EXPIRED' ELSE 'RELEASED' END, updated_at = p_now,
+            version = version + 1
+        WHERE tenant_id = p_tenant AND call_id = p_call AND status = 'HELD';
+    END IF;
+    UPDATE reservation.reservations SET status = 'EXPIRED', updated_at = p_now, version = version + 1
+    WHERE tenant_id = p_tenant AND provider_id = p_provider AND status = 'HELD'
+      AND hold_expires_at <= p_now AND occupied && tstzrange(p_start, p_end);
+END;
+$$;

@@ -172,6 +172,14 @@ class ReservationRepository:
         return sum(1 for row in result if row["was_live"])
 
     @staticmethod
+    async def clear_for_hold(conn: Connection, tenant_id: str, new: NewReservation, call: str, now: datetime) -> None:
+        """lock_key(provider), release_call_holds and expire_stale_overlapping in one round trip."""
+        await conn.execute(
+            "SELECT reservation.clear_for_hold($1, $2, $3, $4, $5, $6)",
+            tenant_id, new.provider_id, call, new.occupied_start, new.occupied_end, now,
+        )  # fmt: skip
+
+    @staticmethod
     async def expire_stale_overlapping(
         conn: Connection, tenant_id: str, provider_id: str, start: datetime, end: datetime, now: datetime
     ) -> None:
@@ -376,12 +384,8 @@ class ReservationRepository:
             end,
             now,
         )
-        busy = [
-            BusyRow(r["provider_id"], r["start"], r["end"], r["reservation_id"], r["hold_expires_at"])
-            for r in rows
-            if r["provider_id"] is not None
-        ]
-        return busy, int(rows[0]["seq"])
+        keys = ("provider_id", "start", "end", "reservation_id", "hold_expires_at")
+        return [BusyRow(*(r[k] for k in keys)) for r in rows if r["provider_id"] is not None], int(rows[0]["seq"])
 
     async def expire_holds(self, now: datetime) -> int:
         """Mark every run-out hold EXPIRED (reporting only: live checks never rely on it).

@@ -140,13 +140,9 @@ class ReservationServicer(
         async with conn.transaction():  # savepoint: a refusal keeps the call's previous hold
             # Concurrent inserts that conflict on an exclusion constraint can deadlock each
             # other (each waits for the other's uncommitted row); taking turns per provider
-            # avoids that. The constraint still decides; this only orders the attempts.
-            await self.repository.lock_key(conn, tenant_id, "provider", new.provider_id)
-            if request.call_id:
-                await self.repository.release_call_holds(conn, tenant_id, request.call_id, now)
-            await self.repository.expire_stale_overlapping(
-                conn, tenant_id, new.provider_id, new.occupied_start, new.occupied_end, now
-            )
+            # avoids that. The constraint still decides; this only orders the attempts. Then the
+            # call's earlier hold is released and run-out holds on this time are marked EXPIRED.
+            await self.repository.clear_for_hold(conn, tenant_id, new, request.call_id, now)
             if phone:
                 mine = await self.repository.patient_conflicts(conn, tenant_id, phone, new.starts_at, new.ends_at, now)
                 refusal = policy.own_conflict(
