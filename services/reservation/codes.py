@@ -141,7 +141,7 @@ class OneTimeCodes:
         """Count under the clinic's, the call's and the phone's locks (always in this order, so
         concurrent sends never wait for each other in a circle) and apply the limits."""
         call_lock = [(tenant_id, "otp-call", call_id)] if call_id else []
-        await self.repository.lock_keys(conn, (tenant_id, "otp-tenant"), *call_lock, (tenant_id, "otp", phone))
+        await self.codes.lock_keys(conn, (tenant_id, "otp-tenant"), *call_lock, (tenant_id, "otp", phone))
         counts = await self.codes.sent_counts(
             conn, tenant_id, phone, call_id, policy.send_window_start(now), text_limits.budget_window_start(now)
         )

@@ -46,6 +46,11 @@ class OtpCode:
 
 class OtpRepository:
     @staticmethod
+    async def lock_keys(conn: Connection, *keys: tuple[str, ...]) -> None:
+        """ReservationRepository.lock_key for each key, in this order, in one round trip."""
+        await conn.execute("SELECT reservation.lock_keys($1::text[])", ["\x1f".join(parts) for parts in keys])
+
+    @staticmethod
     async def sent_counts(
         conn: Connection, tenant_id: str, phone: str, call_id: str, phone_since: datetime, budget_since: datetime
     ) -> SentCounts:

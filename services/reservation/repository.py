@@ -129,11 +129,6 @@ class ReservationRepository:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "\x1f".join(parts))
 
     @staticmethod
-    async def lock_keys(conn: Connection, *keys: tuple[str, ...]) -> None:
-        """lock_key for each key, in this order, in one round trip."""
-        await conn.execute("SELECT reservation.lock_keys($1::text[])", ["\x1f".join(parts) for parts in keys])
-
-    @staticmethod
     async def stored_response(conn: Connection, tenant_id: str, key: str, method: str) -> bytes | None:
         """The reply stored for the key, read under the key's lock (taken here, held until commit)."""
         row = await conn.fetchrow("SELECT * FROM reservation.claim_idempotency_key($1, $2)", tenant_id, key)
@@ -378,12 +373,8 @@ class ReservationRepository:
             ) b ON true
             ORDER BY b.provider_id, b.start
             """,
-            tenant_id,
-            provider_ids,
-            start,
-            end,
-            now,
-        )
+            tenant_id, provider_ids, start, end, now,
+        )  # fmt: skip
         keys = ("provider_id", "start", "end", "reservation_id", "hold_expires_at")
         return [BusyRow(*(r[k] for k in keys)) for r in rows if r["provider_id"] is not None], int(rows[0]["seq"])
 
