@@ -31,7 +31,7 @@ from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.deadlines import SERVICE_TO_SERVICE
 from common.timestamps import Clock, from_timestamp
 from common.timestamps import to_timestamp as timestamp
-from services.availability.busy_cache import KEEP_PAST, Change, Gap, Interval, TenantBusy
+from services.availability.busy_cache import KEEP_PAST, Change, Interval, TenantBusy
 from services.availability.clinic import Clinic
 from services.availability.slots import Busy
 
@@ -180,7 +180,7 @@ class BusyFeeds:
                 failures = 0  # the stream was renewed on schedule: load afresh, keep answering meanwhile
             except asyncio.CancelledError:
                 raise
-            except (_Dropped, Gap, grpc.aio.AioRpcError) as error:
+            except Exception as error:  # whatever broke, the state may be stale: drop it and reload
                 reason = type(error).__name__ if not isinstance(error, grpc.aio.AioRpcError) else error.code().name
                 feed.state = None
                 self._count()

@@ -42,13 +42,18 @@ class Wakeups:
         try:
             yield event
         finally:
-            async with self._lock:
-                waiting = self._waiting.get(tenant_id, set())
-                waiting.discard(event)
-                if not waiting:
-                    self._waiting.pop(tenant_id, None)
-                if not self._waiting:
-                    await self._unlisten()
+            # Shielded: a watch stream is often cancelled twice (the client goes, then the server
+            # stops); the listening connection must still go back to the pool.
+            await asyncio.shield(self._leave(tenant_id, event))
+
+    async def _leave(self, tenant_id: str, event: asyncio.Event) -> None:
+        async with self._lock:
+            waiting = self._waiting.get(tenant_id, set())
+            waiting.discard(event)
+            if not waiting:
+                self._waiting.pop(tenant_id, None)
+            if not self._waiting:
+                await self._unlisten()
 
     async def _listen(self) -> None:
         try:
