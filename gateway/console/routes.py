@@ -90,6 +90,7 @@ async def login_post(request: web.Request) -> web.Response:
     try:
         ok = await _verify(request, tenant, email, values.get("password", ""))
     except grpc.aio.AioRpcError:
+        console.limits.unchecked(tenant, email)
         return await _login_form(request, tenant, email, words.SIGN_IN_UNAVAILABLE, 503)
     if not ok:
         console.limits.failed(tenant, email)

@@ -141,6 +141,19 @@ async def test_sign_in_attempts_are_limited_per_account_then_even_the_right_pass
         assert (await sign_in(client, email="bob@demo.test")).status == 303  # another account is not locked
 
 
+async def test_concurrent_wrong_passwords_cannot_pass_the_account_limit(stack: Stack, clock: Clock) -> None:
+    """Guesses sent at once are counted while they are checked: no more than the limit is tried."""
+    async with console_gateway(stack, clock) as client:
+        page = await client.get("/console/demo/login")
+        token = form_token(await page.text())
+        guesses = [{"csrf": token, "email": EMAIL, "password": f"wrong password {n:03}"} for n in range(12)]
+        replies = await asyncio.gather(
+            *(client.post("/console/demo/login", data=form, allow_redirects=False) for form in guesses)
+        )
+        assert sorted(r.status for r in replies) == [401] * FAILURES_PER_ACCOUNT + [429] * (12 - FAILURES_PER_ACCOUNT)
+        assert (await sign_in(client)).status == 429  # the right password waits too
+
+
 async def test_sign_in_attempts_are_limited_per_address(stack: Stack, clock: Clock) -> None:
     async with console_gateway(stack, clock) as client:
         replies = await asyncio.gather(*(sign_in(client, email=f"guess{n}@demo.test") for n in range(21)))

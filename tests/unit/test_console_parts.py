@@ -76,6 +76,17 @@ def test_failures_per_account_are_limited_and_forgotten_after_the_window() -> No
     assert limits.allowed("demo", "a@x.test", "10.0.0.1")
 
 
+def test_attempts_being_checked_count_and_only_a_success_or_an_outage_gives_them_back() -> None:
+    limits = SignInLimits(Now())
+    for _ in range(FAILURES_PER_ACCOUNT):  # let in, none answered yet (hashing)
+        assert limits.allowed("demo", "a@x.test", "10.0.0.1")
+    assert not limits.allowed("demo", "a@x.test", "10.0.0.1")
+    limits.unchecked("demo", "a@x.test")  # availability was away: that one did not count
+    assert limits.allowed("demo", "a@x.test", "10.0.0.1")
+    limits.succeeded("demo", "a@x.test")
+    assert limits.allowed("demo", "a@x.test", "10.0.0.1")
+
+
 def test_attempts_per_address_are_limited_even_when_they_succeed() -> None:
     limits = SignInLimits(Now())
     for n in range(ATTEMPTS_PER_ADDRESS):
