@@ -11,6 +11,7 @@ current `trace_id`/`span_id` (common/logs.py), so a request id made here is the 
 
 A trace starts only where a request enters (an HTTP or gRPC server span): the database
 watchdog, relays, sweepers and the metrics scrape start none, so traces are calls, not noise.
+No span records a query string (a calendar feed's token travels in one) nor query parameters.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import Span, SpanProcessor
     from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
     from opentelemetry.trace import Link, SpanKind
     from opentelemetry.trace.span import TraceState
@@ -96,6 +98,7 @@ def _start(settings: TraceSettings) -> None:
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: settings.service_name}), sampler=_requests_only_sampler()
     )
+    provider.add_span_processor(_no_query_strings())
     for name in settings.exporters:
         exporter: SpanExporter
         if name == "otlp":
@@ -123,6 +126,35 @@ def _instrument() -> None:
     GrpcAioInstrumentorServer(filter_=calls).instrument()  # type: ignore[no-untyped-call]
     GrpcAioInstrumentorClient(filter_=calls).instrument()  # type: ignore[no-untyped-call]
     AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
+
+
+# Span attributes that carry a request's URL. The aiohttp instrumentation keeps the query string
+# (it redacts only a few cloud signature names), and a calendar feed's token is in it.
+URL_ATTRIBUTES = ("http.target", "http.url", "url.full")
+QUERY_ATTRIBUTE = "url.query"
+
+
+def without_query(value: object) -> object:
+    """A URL attribute's value with its query string and fragment cut off (other values as they are)."""
+    if not isinstance(value, str):
+        return value
+    return value.split("?", 1)[0].split("#", 1)[0]
+
+
+def _no_query_strings() -> SpanProcessor:
+    """Cuts the query string off every URL a span records, as it starts (before any exporter sees it)."""
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class NoQueryStrings(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+            recorded = span.attributes or {}
+            for key in URL_ATTRIBUTES:
+                if key in recorded:
+                    span.set_attribute(key, without_query(recorded[key]))  # type: ignore[arg-type]
+            if recorded.get(QUERY_ATTRIBUTE):
+                span.set_attribute(QUERY_ATTRIBUTE, "")
+
+    return NoQueryStrings()
 
 
 def _requests_only_sampler() -> Sampler:

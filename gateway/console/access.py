@@ -1,6 +1,7 @@
-"""Who may see a console page: the session cookie (sessions.py), the account still existing
-(removed staff are refused within ACCOUNTS_SECONDS), CSRF tokens on every form, and the
-headers every console response carries."""
+"""Who may see a console page: the session cookie (sessions.py), the account still existing with
+the password the session was signed in with (removed staff, and sessions from before a new
+password, are refused within ACCOUNTS_SECONDS), CSRF tokens on every form, and the headers every
+console response carries."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class Console:
     box: SessionBox
     live: LiveSchedule
     limits: SignInLimits = field(default_factory=SignInLimits)
-    accounts: TtlLru[str, frozenset[str]] = field(default_factory=lambda: TtlLru(1024, ACCOUNTS_SECONDS))
+    # tenant -> {email: session stamp}
+    accounts: TtlLru[str, dict[str, str]] = field(default_factory=lambda: TtlLru(1024, ACCOUNTS_SECONDS))
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -71,7 +73,9 @@ def clear_cookie(response: web.StreamResponse, request: web.Request, name: str) 
     set_cookie(response, request, name, "", 0)
 
 
-async def account_exists(request: web.Request, tenant: str, email: str) -> bool:
+async def account_stamps(request: web.Request, tenant: str) -> dict[str, str]:
+    """The clinic's accounts and their session stamps, as availability had them at most
+    ACCOUNTS_SECONDS ago."""
     console = request.app[CONSOLE]
     known = console.accounts.get(tenant)
     if known is None:
@@ -81,15 +85,21 @@ async def account_exists(request: web.Request, tenant: str, email: str) -> bool:
             )
         except grpc.aio.AioRpcError:
             raise web.HTTPServiceUnavailable(headers=HEADERS) from None
-        known = frozenset(a.email for a in reply.accounts)
+        known = {a.email: a.session_stamp for a in reply.accounts}
         console.accounts.put(tenant, known)
-    return email in known
+    return known
+
+
+async def account_current(request: web.Request, session: Session) -> bool:
+    """Whether the session's account still exists with the password it was signed in with."""
+    stamp = (await account_stamps(request, session.tenant)).get(session.email, "")
+    return bool(stamp) and secrets.compare_digest(stamp.encode(), session.stamp.encode())
 
 
 async def signed_in(request: web.Request) -> Session | None:
     tenant = tenant_of(request)
     session = request.app[CONSOLE].box.open(tenant, request.cookies.get(SESSION_COOKIE, ""))
-    if session is None or not await account_exists(request, tenant, session.email):
+    if session is None or not await account_current(request, session):
         return None
     return session
 

@@ -1,6 +1,10 @@
 """Sign-in attempt limits, in this process's memory: failures per clinic and email, attempts per
 client address. One gateway process counts alone (several replicas each allow the limit);
-acceptable for slowing guessing, which argon2 already makes slow."""
+acceptable for slowing guessing, which argon2 already makes slow.
+
+An attempt counts against its account from the moment it is let in, not once its password has
+been found wrong: guesses sent at once would otherwise all pass the check while the first are
+still being hashed. A right password takes its attempt back (and clears the account's count)."""
 
 from __future__ import annotations
 
@@ -46,6 +50,11 @@ class Window:
     def clear(self, key: Hashable) -> None:
         self._events.pop(key, None)
 
+    def drop_last(self, key: Hashable) -> None:
+        events = self._events.get(key)
+        if events:
+            events.pop()
+
 
 class SignInLimits:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -53,14 +62,20 @@ class SignInLimits:
         self.addresses = Window(ATTEMPTS_PER_ADDRESS, WINDOW_SECONDS, clock)
 
     def allowed(self, tenant: str, email: str, address: str) -> bool:
-        """Counts the attempt against the address; False when either limit is reached."""
+        """Counts the attempt against the address and the account (as a failure until it succeeds);
+        False when either limit is reached."""
         if self.addresses.full(address) or self.accounts.full((tenant, email)):
             return False
         self.addresses.add(address)
+        self.accounts.add((tenant, email))
         return True
 
     def failed(self, tenant: str, email: str) -> None:
-        self.accounts.add((tenant, email))
+        """The password was wrong: the attempt already counts (see `allowed`)."""
+
+    def unchecked(self, tenant: str, email: str) -> None:
+        """The password could not be checked (availability away): the attempt does not count."""
+        self.accounts.drop_last((tenant, email))
 
     def succeeded(self, tenant: str, email: str) -> None:
         self.accounts.clear((tenant, email))

@@ -22,6 +22,8 @@ from gateway.console.access import (
     LOGIN_COOKIE,
     LOGIN_COOKIE_SECONDS,
     SESSION_COOKIE,
+    account_current,
+    account_stamps,
     api_session,
     base,
     clear_cookie,
@@ -34,6 +36,7 @@ from gateway.console.access import (
 from gateway.console.grid import grid
 from gateway.console.pages import day_page, login_page
 from gateway.console.schedule import asked_date, load_day
+from gateway.console.sessions import Session
 from gateway.state import BACKENDS, CLINICS
 
 log = logging.getLogger("gateway.console")
@@ -90,6 +93,7 @@ async def login_post(request: web.Request) -> web.Response:
     try:
         ok = await _verify(request, tenant, email, values.get("password", ""))
     except grpc.aio.AioRpcError:
+        console.limits.unchecked(tenant, email)
         return await _login_form(request, tenant, email, words.SIGN_IN_UNAVAILABLE, 503)
     if not ok:
         console.limits.failed(tenant, email)
@@ -97,7 +101,8 @@ async def login_post(request: web.Request) -> web.Response:
         return await _login_form(request, tenant, email, words.SIGN_IN_FAILED, 401)
     console.limits.succeeded(tenant, email)
     console.accounts.pop(tenant)  # an account added a moment ago is known at once
-    session = console.box.new(tenant, email)
+    stamp = (await account_stamps(request, tenant)).get(email, "")
+    session = console.box.new(tenant, email, stamp)
     log.info("console sign-in", extra={"tenant": tenant})
     response = web.HTTPSeeOther(f"{base(tenant)}/", headers=HEADERS)
     lifetime = int(session.expires_at - console.box.now())
@@ -141,6 +146,13 @@ def event_of(change: rpb.ScheduleChange) -> bytes:
     return f"id: {change.cursor}\nevent: change\ndata: {data}\n\n".encode()
 
 
+async def _still_signed_in(request: web.Request, session: Session) -> bool:
+    try:
+        return await account_current(request, session)
+    except web.HTTPException:
+        return False  # cannot be told just now: the page reconnects and is asked again
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     session = await api_session(request)
     console = request.app[CONSOLE]
@@ -155,9 +167,11 @@ async def events(request: web.Request) -> web.StreamResponse:
                     try:
                         change = await asyncio.wait_for(changes.get(), HEARTBEAT_SECONDS)
                     except TimeoutError:
+                        if not await _still_signed_in(request, session):
+                            break  # the account was removed or given a new password
                         await response.write(b": still here\n\n")
                         continue
-                    if change is None:
+                    if change is None or not await _still_signed_in(request, session):
                         break
                     await response.write(event_of(change))
         except (TimeoutError, ConnectionResetError):

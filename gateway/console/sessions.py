@@ -48,6 +48,7 @@ class Session:
     email: str
     expires_at: float  # epoch seconds
     csrf: str  # the synchronizer token every form of this session carries
+    stamp: str = ""  # the account's session stamp at sign-in: a new password ends the session
 
     @property
     def actor(self) -> str:
@@ -63,11 +64,11 @@ class SessionBox:
         self._login_key = _derive(key, b"voice-booking console sign-in form v1")
         self.now = now
 
-    def new(self, tenant: str, email: str) -> Session:
-        return Session(tenant, email, self.now() + SESSION_SECONDS, secrets.token_urlsafe(24))
+    def new(self, tenant: str, email: str, stamp: str) -> Session:
+        return Session(tenant, email, self.now() + SESSION_SECONDS, secrets.token_urlsafe(24), stamp)
 
     def seal(self, session: Session) -> str:
-        body = json.dumps({"e": session.email, "x": session.expires_at, "c": session.csrf}).encode()
+        body = json.dumps({"e": session.email, "x": session.expires_at, "c": session.csrf, "s": session.stamp}).encode()
         nonce = os.urandom(NONCE_BYTES)
         return _b64(VERSION + nonce + self._aead.encrypt(nonce, body, _context(session.tenant)))
 
@@ -81,7 +82,7 @@ class SessionBox:
                 return None
             body = self._aead.decrypt(raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :], _context(tenant))
             values = json.loads(body)
-            session = Session(tenant, str(values["e"]), float(values["x"]), str(values["c"]))
+            session = Session(tenant, str(values["e"]), float(values["x"]), str(values["c"]), str(values.get("s", "")))
         except (ValueError, InvalidTag, KeyError, TypeError):
             return None
         return session if session.expires_at > self.now() else None

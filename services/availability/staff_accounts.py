@@ -8,6 +8,7 @@ random password made with the same parameters: it costs the same and answers the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import secrets
 
@@ -31,6 +32,12 @@ def make_hasher() -> PasswordHasher:
     """argon2id with OWASP's recommended minimum (m=19 MiB, t=2, p=1); a stored hash made with other
     parameters still verifies and is rehashed at the next sign-in."""
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def session_stamp(password_hash: str) -> str:
+    """What console sessions of an account are bound to: it changes with the hash (every new
+    password, and every account made again, has a new salt). A digest: the hash never leaves."""
+    return hashlib.sha256(b"console session stamp\x00" + password_hash.encode()).hexdigest()[:32]
 
 
 def email_problem(email: str) -> str | None:
@@ -112,7 +119,9 @@ class StaffRpcs:
         if not request.tenant_id:
             await invalid(context, "tenant_id is required")
         accounts = [
-            pb.StaffAccount(email=a.email, created_at=to_timestamp(a.created_at))
+            pb.StaffAccount(
+                email=a.email, created_at=to_timestamp(a.created_at), session_stamp=session_stamp(a.password_hash)
+            )
             for a in await self.staff.accounts(request.tenant_id)
         ]
         return pb.ListStaffAccountsResponse(accounts=accounts)

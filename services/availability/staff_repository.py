@@ -12,6 +12,7 @@ import asyncpg
 class StoredStaff:
     email: str
     created_at: datetime
+    password_hash: str
 
 
 class StaffRepository:
@@ -56,10 +57,11 @@ class StaffRepository:
 
     async def accounts(self, tenant_id: str) -> list[StoredStaff]:
         rows = await self.pool.fetch(
-            "SELECT email, created_at FROM availability.staff_accounts WHERE tenant_id = $1 ORDER BY email",
+            "SELECT email, created_at, password_hash FROM availability.staff_accounts "
+            "WHERE tenant_id = $1 ORDER BY email",
             tenant_id,
         )
-        return [StoredStaff(r["email"], r["created_at"]) for r in rows]
+        return [StoredStaff(r["email"], r["created_at"], r["password_hash"]) for r in rows]
 
     async def remove(self, tenant_id: str, email: str) -> bool:
         status = await self.pool.execute(

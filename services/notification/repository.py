@@ -12,6 +12,8 @@ from common.relay import Queue
 
 # How far a status has come; a callback never moves a message backwards.
 STATUS_RANK = {"QUEUED": 0, "SENT": 1, "UNDELIVERED": 2, "FAILED": 2, "DELIVERED": 3, "SUPPRESSED": 3}
+# The texts a patient's reply answers (reservation's HandlePatientReply reads it).
+ASKS_FOR_A_REPLY = ("REMINDER", "WAITLIST_OFFER", "REPLY_HELP")
 
 
 @dataclass(frozen=True)
@@ -201,10 +203,15 @@ class NotificationRepository:
         return [r["tenant_id"] for r in rows]
 
     async def latest_tenant_messaging(self, phone: str, conn: Connection | None = None) -> str:
-        """The clinic that texted this number last ("" if none): a reply without a tenant answers it."""
+        """The clinic whose text asking for a reply (a reminder, a waitlist offer, the help about
+        them) reached this number last ("" if none): a reply without a tenant answers it. Any other
+        text (a code, a confirmation) a clinic sent since does not make the reply theirs: one
+        number texts for every clinic, and a C must not cancel another clinic's appointment."""
         value = await (conn or self.pool).fetchval(
-            "SELECT tenant_id FROM notification.messages WHERE to_phone = $1 ORDER BY created_at DESC LIMIT 1", phone
-        )
+            "SELECT tenant_id FROM notification.messages WHERE to_phone = $1 AND kind = ANY($2::text[]) "
+            "AND status <> 'SUPPRESSED' ORDER BY created_at DESC LIMIT 1",
+            phone, list(ASKS_FOR_A_REPLY),
+        )  # fmt: skip
         return str(value or "")
 
     async def record_status(self, provider_sid: str, status: str, error_code: str) -> str | None:

@@ -239,8 +239,8 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     async def _reply_of(
         self, conn: Connection, request: pb.RecordInboundSmsRequest, sender: str
     ) -> reservation_pb2.HandlePatientReplyRequest | None:
-        """The reply for the clinic named, else the one that texted the sender last; None when there
-        is nobody to hand it to."""
+        """The reply for the clinic named, else the one whose text asking for a reply reached the
+        sender last; None when there is nobody to hand it to."""
         tenant_id = request.tenant_id or await self.repository.latest_tenant_messaging(sender, conn)
         if self.replies.reservation() is None or not tenant_id:
             return None

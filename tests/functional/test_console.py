@@ -16,7 +16,7 @@ from booking.common.v1 import common_pb2 as C
 from booking.reservation.v1 import reservation_pb2 as rpb
 from common.timestamps import to_timestamp
 from devkit.processes import ROOT
-from gateway.console import live
+from gateway.console import live, routes
 from gateway.console.access import CONSOLE, SESSION_COOKIE
 from gateway.console.day import day_range
 from gateway.console.limits import FAILURES_PER_ACCOUNT
@@ -141,6 +141,19 @@ async def test_sign_in_attempts_are_limited_per_account_then_even_the_right_pass
         assert (await sign_in(client, email="bob@demo.test")).status == 303  # another account is not locked
 
 
+async def test_concurrent_wrong_passwords_cannot_pass_the_account_limit(stack: Stack, clock: Clock) -> None:
+    """Guesses sent at once are counted while they are checked: no more than the limit is tried."""
+    async with console_gateway(stack, clock) as client:
+        page = await client.get("/console/demo/login")
+        token = form_token(await page.text())
+        guesses = [{"csrf": token, "email": EMAIL, "password": f"wrong password {n:03}"} for n in range(12)]
+        replies = await asyncio.gather(
+            *(client.post("/console/demo/login", data=form, allow_redirects=False) for form in guesses)
+        )
+        assert sorted(r.status for r in replies) == [401] * FAILURES_PER_ACCOUNT + [429] * (12 - FAILURES_PER_ACCOUNT)
+        assert (await sign_in(client)).status == 429  # the right password waits too
+
+
 async def test_sign_in_attempts_are_limited_per_address(stack: Stack, clock: Clock) -> None:
     async with console_gateway(stack, clock) as client:
         replies = await asyncio.gather(*(sign_in(client, email=f"guess{n}@demo.test") for n in range(21)))
@@ -168,6 +181,54 @@ async def test_a_removed_account_is_refused_within_seconds(stack: Stack, clock: 
                 break
             await asyncio.sleep(0.2)
         assert statuses[-1] == 401, statuses
+
+
+async def _refused_soon(client: GatewayClient, cookie: str) -> None:
+    """The grid asked with this session cookie is refused within the gateway's memory of accounts."""
+    statuses = []
+    for _ in range(40):  # ACCOUNTS_SECONDS is 5
+        statuses.append((await client.get("/console/demo/grid", cookies={SESSION_COOKIE: cookie})).status)
+        if statuses[-1] == 401:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(statuses)
+
+
+async def test_a_new_password_or_the_account_made_again_ends_the_sessions_signed_in_before(
+    stack: Stack, clock: Clock
+) -> None:
+    """A password reset after a session cookie was stolen must end that session, and so must
+    removing the account and adding it again (even inside the gateway's few seconds of memory)."""
+    new_password = "a brand new password 42"
+    async with console_gateway(stack, clock) as client:
+        first = (await sign_in(client)).cookies[SESSION_COOKIE].value
+        assert (await client.get("/console/demo/grid", cookies={SESSION_COOKIE: first})).status == 200
+        await stack.availability_stub.CreateStaffAccount(
+            apb.CreateStaffAccountRequest(tenant_id="demo", email=EMAIL, password=new_password, replace=True)
+        )  # booking staff add --reset
+        await _refused_soon(client, first)
+        second = (await sign_in(client, password=new_password)).cookies[SESSION_COOKIE].value
+        assert (await client.get("/console/demo/grid", cookies={SESSION_COOKIE: second})).status == 200
+        await stack.availability_stub.RemoveStaffAccount(apb.RemoveStaffAccountRequest(tenant_id="demo", email=EMAIL))
+        await add_staff(stack, password=new_password)  # the same person, the same password, made again
+        await _refused_soon(client, second)
+        third = (await sign_in(client, password=new_password)).cookies[SESSION_COOKIE].value
+        assert (await client.get("/console/demo/grid", cookies={SESSION_COOKIE: third})).status == 200
+
+
+async def test_the_event_stream_ends_when_the_account_is_removed(
+    stack: Stack, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes, "HEARTBEAT_SECONDS", 0.2)
+    async with console_gateway(stack, clock) as client:
+        await sign_in(client)
+        page = await client.get("/console/demo/events")
+        assert page.status == 200
+        await page.content.readuntil(b"\n\n")  # the stream is open
+        await stack.availability_stub.RemoveStaffAccount(apb.RemoveStaffAccountRequest(tenant_id="demo", email=EMAIL))
+        rest = await asyncio.wait_for(page.content.read(), 10)  # ends, rather than lasting the session's 8 hours
+        assert b"event: change" not in rest
+        assert (await client.get("/console/demo/events")).status == 401
 
 
 async def test_without_a_session_key_there_is_no_console(stack: Stack, clock: Clock) -> None:

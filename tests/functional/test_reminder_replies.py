@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
@@ -213,3 +213,44 @@ async def test_a_reply_to_a_past_appointment_is_not_answered(
     )
     assert answer.outcome == pb.PATIENT_REPLY_OUTCOME_NOTHING_TO_ANSWER
     assert (await status_of(stack, reminded.appointment_id)).status == pb.RESERVATION_STATUS_CONFIRMED
+
+
+async def _book_at(stack: Stack, tenant: str, start: datetime, n: int) -> pb.Appointment:
+    held = await stack.reservation_stub.CreateHold(
+        pb.CreateHoldRequest(
+            tenant_id=tenant, provider_id="p1", service_id="s30", start=ts(start), call_id=f"{tenant}-call-{n}",
+            patient=pb.Patient(name="Pat", phone=phone(1)),
+        )
+    )  # fmt: skip
+    assert held.HasField("hold"), held.failure
+    confirmed = await stack.reservation_stub.ConfirmHold(
+        pb.ConfirmHoldRequest(tenant_id=tenant, hold_id=held.hold.hold_id, call_id=f"{tenant}-call-{n}")
+    )
+    assert confirmed.HasField("appointment"), confirmed.failure
+    appointment: pb.Appointment = confirmed.appointment
+    return appointment
+
+
+async def test_a_reply_without_a_tenant_answers_the_clinic_whose_reminder_came_last_not_any_later_text(
+    client: GatewayClient, stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    """One number texts for every clinic: a patient of two who answers C to the latest reminder must
+    not cancel the other clinic's appointment because that clinic texted something else since."""
+    clock.now = NOW
+    beta = {**TWELVE_HOURS, "tenant_id": "beta", "name": "Beta Dental", "secret": "beta-secret-0123456789"}
+    for clinic in (TWELVE_HOURS, beta):
+        await stack.availability_stub.UpsertClinic(apb.UpsertClinicRequest(clinic=parse_clinic(clinic, {})))
+    at_beta = await _book_at(stack, "beta", tuesday(9), 1)
+    at_acme = await _book_at(stack, "acme", tuesday(10), 1)
+    assert len((await deliver(stack, clock, ny(2030, 1, 7, 9, 0))).sent) == 1  # beta's 24 h reminder
+    assert len((await deliver(stack, clock, ny(2030, 1, 7, 10, 0))).sent) == 1  # then acme's
+    clock.now = ny(2030, 1, 7, 10, 2)
+    await _book_at(stack, "beta", tuesday(16), 2)  # beta texts a confirmation after acme's reminder
+    await relayed(stack)
+    clock.now = ny(2030, 1, 7, 10, 5)
+    await reply(client, "C", "SM-which-clinic")
+    beta_now = await stack.reservation_stub.GetAppointment(
+        pb.GetAppointmentRequest(tenant_id="beta", appointment_id=at_beta.appointment_id)
+    )
+    assert beta_now.appointment.status == pb.RESERVATION_STATUS_CONFIRMED  # (it was cancelled)
+    assert (await status_of(stack, at_acme.appointment_id)).status == pb.RESERVATION_STATUS_CANCELED

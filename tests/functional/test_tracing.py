@@ -147,3 +147,38 @@ async def test_with_nothing_configured_nothing_is_traced_and_calls_work(pool: as
     assert held["ok"], held
     assert len(request_id) == 32  # request ids as before, random
     assert not any('"trace_id"' in line or '"msg": "tracing"' in line for line in lines)
+
+
+async def _gateway_span(collector: Collector, route_part: str, timeout: float = 10.0) -> list[Span]:
+    """Every span exported once the gateway's server span of a request to `route_part` is in."""
+    async with asyncio.timeout(timeout):
+        while True:
+            collector.arrived.clear()
+            if any(s.service == "gateway" and s.kind == "server" and route_part in s.name for s in collector.spans):
+                break
+            await collector.arrived.wait()
+    await asyncio.sleep(0.3)  # the services' batches may trail the gateway's
+    return list(collector.spans)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_a_calendar_feed_token_in_the_query_string_reaches_no_span(pool: asyncpg.Pool, database_url: str) -> None:
+    """The feed's token is its only credential and travels in the URL: no span records the query."""
+    async with collecting() as collector:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "50"}
+        async with demo_stack(database_url, env) as stack:
+            async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
+                issued = await availability_pb2_grpc.AvailabilityServiceStub(channel).IssueFeedToken(
+                    apb.IssueFeedTokenRequest(tenant_id="demo", provider_id="dr-lee")
+                )
+            url = f"{stack.gateway_url}/ics/demo/dr-lee.ics?token={issued.token}&date=2026-11-24"
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
+                async with session.get(url) as reply:
+                    assert reply.status == 200, await reply.text()
+            spans = await _gateway_span(collector, "/ics/")
+    server = [s for s in spans if s.service == "gateway" and s.kind == "server" and "/ics/" in s.name]
+    assert len(server) == 1 and server[0].attributes.get("http.route") == "/ics/{tenant}/{provider}.ics"
+    recorded = [(s.name, key, value) for s in spans for key, value in [("name", s.name), *s.attributes.items()]]
+    assert not [r for r in recorded if issued.token in r[2]], recorded
+    assert not [r for r in recorded if "token=" in r[2] or "date=" in r[2]], recorded  # no query string at all

@@ -31,7 +31,7 @@ class Now:
 def test_a_session_opens_only_for_its_tenant_and_until_it_expires() -> None:
     now = Now()
     box = SessionBox(KEY, now)
-    session = box.new("demo", "anna@demo.test")
+    session = box.new("demo", "anna@demo.test", "stamp-1")
     cookie = box.seal(session)
     assert box.open("demo", cookie) == session
     assert box.open("other", cookie) is None
@@ -42,7 +42,7 @@ def test_a_session_opens_only_for_its_tenant_and_until_it_expires() -> None:
 
 def test_an_altered_or_garbage_cookie_opens_nothing() -> None:
     box = SessionBox(KEY)
-    cookie = box.seal(box.new("demo", "anna@demo.test"))
+    cookie = box.seal(box.new("demo", "anna@demo.test", "stamp-1"))
     flipped = cookie[:20] + ("A" if cookie[20] != "A" else "B") + cookie[21:]
     for value in (flipped, "", "not base64 !!", "A" * 10, "A" * 5000, cookie + "x"):
         assert box.open("demo", value) is None
@@ -51,7 +51,7 @@ def test_an_altered_or_garbage_cookie_opens_nothing() -> None:
 
 def test_the_csrf_token_belongs_to_one_session() -> None:
     box = SessionBox(KEY)
-    one, two = box.new("demo", "a@demo.test"), box.new("demo", "a@demo.test")
+    one, two = box.new("demo", "a@demo.test", "stamp-1"), box.new("demo", "a@demo.test", "stamp-1")
     assert one.csrf_ok(one.csrf) and not one.csrf_ok(two.csrf) and not one.csrf_ok("")
 
 
@@ -73,6 +73,17 @@ def test_failures_per_account_are_limited_and_forgotten_after_the_window() -> No
     assert not limits.allowed("demo", "a@x.test", "10.0.0.2")
     assert limits.allowed("other", "a@x.test", "10.0.0.2")  # per clinic
     clock.value += WINDOW_SECONDS + 1
+    assert limits.allowed("demo", "a@x.test", "10.0.0.1")
+
+
+def test_attempts_being_checked_count_and_only_a_success_or_an_outage_gives_them_back() -> None:
+    limits = SignInLimits(Now())
+    for _ in range(FAILURES_PER_ACCOUNT):  # let in, none answered yet (hashing)
+        assert limits.allowed("demo", "a@x.test", "10.0.0.1")
+    assert not limits.allowed("demo", "a@x.test", "10.0.0.1")
+    limits.unchecked("demo", "a@x.test")  # availability was away: that one did not count
+    assert limits.allowed("demo", "a@x.test", "10.0.0.1")
+    limits.succeeded("demo", "a@x.test")
     assert limits.allowed("demo", "a@x.test", "10.0.0.1")
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from common.config import ConfigError
-from common.tracing import TraceSettings, settings_from_env
+from common.tracing import TraceSettings, settings_from_env, without_query
 from devkit.processes import ROOT
 
 ENDPOINT = "http://collector:4318"
@@ -93,3 +93,10 @@ def test_a_configured_process_instruments_and_a_bad_value_exits_2() -> None:
     assert bad.stderr.strip().splitlines() == [
         "gateway: configuration error: OTEL_TRACES_EXPORTER='zipkin': one of otlp, console, none"
     ]
+
+
+def test_urls_recorded_on_spans_lose_their_query_string_and_fragment() -> None:
+    assert without_query("/ics/demo/dr-lee.ics?token=abc&x=1") == "/ics/demo/dr-lee.ics"
+    assert without_query("http://h:1/console/demo/?date=2026-11-24#top") == "http://h:1/console/demo/"
+    assert without_query("/vapi/demo") == "/vapi/demo"
+    assert without_query(200) == 200
