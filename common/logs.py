@@ -8,12 +8,13 @@ id made inside a trace is its trace id: one id finds the call's log lines and it
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,3 +88,10 @@ def mask_phone(phone: str) -> str:
     if len(digits) <= 2:
         return "*" * len(digits)
     return "*" * (len(digits) - 2) + "".join(digits[-2:])
+
+
+def detached_task(work: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+    """A long-lived task that belongs to no request. A task copies the context it is created in, so
+    one started lazily while serving a request (a clinic's feed, a console's stream) would otherwise
+    carry that request's id in its log lines and its trace for its whole life."""
+    return asyncio.get_running_loop().create_task(work, name=name, context=contextvars.Context())

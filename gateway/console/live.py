@@ -14,6 +14,7 @@ import grpc
 
 from booking.reservation.v1 import reservation_pb2 as rpb
 from booking.reservation.v1 import reservation_pb2_grpc
+from common.logs import detached_task
 
 log = logging.getLogger("gateway.console")
 # A stream is re-opened this often anyway (with its cursor): no call lives forever.
@@ -44,7 +45,7 @@ class LiveSchedule:
         feed = self._feeds.setdefault(tenant, _Feed())
         feed.subscribers.add(queue)
         if feed.task is None:
-            feed.task = asyncio.create_task(self._follow(tenant, feed), name=f"console-watch-{tenant}")
+            feed.task = detached_task(self._follow(tenant, feed), name=f"console-watch-{tenant}")
         try:
             yield queue
         finally:

@@ -29,6 +29,7 @@ from prometheus_client import Counter, Gauge
 from booking.common.v1 import common_pb2
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.deadlines import SERVICE_TO_SERVICE
+from common.logs import detached_task
 from common.timestamps import Clock, from_timestamp
 from common.timestamps import to_timestamp as timestamp
 from services.availability.busy_cache import KEEP_PAST, Change, Interval, TenantBusy
@@ -133,7 +134,7 @@ class BusyFeeds:
         feed = self._feeds.get(tenant_id)
         if feed is None:
             feed = self._feeds[tenant_id] = _Feed(tenant_id, days)
-            feed.task = asyncio.create_task(self._run(feed), name=f"busy-feed-{tenant_id}")
+            feed.task = detached_task(self._run(feed), name=f"busy-feed-{tenant_id}")
         feed.used_at = now
         found = None if feed.state is None else feed.state.busy(provider_ids, start, end, self._clock())
         if found is None and feed.state is not None and days > feed.days:
@@ -167,7 +168,7 @@ class BusyFeeds:
         if feed.task is not None:
             feed.task.cancel()
         feed.state = None
-        feed.task = asyncio.create_task(self._run(feed), name=f"busy-feed-{feed.tenant_id}")
+        feed.task = detached_task(self._run(feed), name=f"busy-feed-{feed.tenant_id}")
 
     def _count(self) -> None:
         BUSY_TENANTS.set(sum(1 for f in self._feeds.values() if f.state is not None))
