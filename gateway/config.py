@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from common.config import ConfigError, env_address, env_flag, env_float, env_log_level, env_port, env_str
 from common.sealing import KEK_VAR, SecretBox
 from common.security import GrpcSecurity
+from gateway.client_address import Network, parse_networks
 
 DEFAULT_METRICS_PORT = 9100
 CONSOLE_KEY_VAR = "CONSOLE_SESSION_KEY"
@@ -21,6 +22,13 @@ def checked_console_key(env: Mapping[str, str]) -> str:
     if value and len(value.encode()) < MIN_CONSOLE_KEY:
         raise ConfigError(f"{CONSOLE_KEY_VAR} must be at least {MIN_CONSOLE_KEY} bytes (e.g. openssl rand -hex 32)")
     return value
+
+
+def checked_proxies(env: Mapping[str, str]) -> tuple[Network, ...]:
+    try:
+        return parse_networks(env.get("TRUSTED_PROXIES", ""))
+    except ValueError as bad:
+        raise ConfigError(f"TRUSTED_PROXIES: {bad}") from None
 
 
 def checked_kek(env: Mapping[str, str]) -> str:
@@ -58,6 +66,9 @@ class GatewayConfig:
     # Encrypts the staff console's session cookies (CONSOLE_SESSION_KEY, >= 32 bytes); "" = no
     # console (its routes are 404). make run keeps one in .data/; docker-compose requires it.
     console_session_key: str = field(default="", repr=False)
+    # Networks of the proxies in front of the gateway (TRUSTED_PROXIES, comma-separated CIDRs):
+    # behind them the caller's address comes from X-Forwarded-For (gateway/client_address.py).
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -82,4 +93,5 @@ class GatewayConfig:
             ready_tenants=tuple(t.strip() for t in env.get("READY_TENANTS", "").split(",") if t.strip()),
             reuse_port=env_flag(env, "GATEWAY_REUSE_PORT"),
             console_session_key=checked_console_key(env),
+            trusted_proxies=checked_proxies(env),
         )

@@ -14,6 +14,7 @@ from aiohttp import web
 from booking.availability.v1 import availability_pb2 as apb
 from booking.reservation.v1 import reservation_pb2 as rpb
 from common.timestamps import from_timestamp
+from gateway.client_address import client_address
 from gateway.clinics import ClinicInfo
 from gateway.console import words
 from gateway.console.access import (
@@ -37,7 +38,7 @@ from gateway.console.grid import grid
 from gateway.console.pages import day_page, login_page
 from gateway.console.schedule import asked_date, load_day
 from gateway.console.sessions import Session
-from gateway.state import BACKENDS, CLINICS
+from gateway.state import BACKENDS, CLINICS, CONFIG
 
 log = logging.getLogger("gateway.console")
 HEARTBEAT_SECONDS = 15.0
@@ -87,7 +88,10 @@ async def login_post(request: web.Request) -> web.Response:
     if not console.box.login_token_ok(tenant, request.cookies.get(LOGIN_COOKIE, ""), values.get("csrf", "")):
         raise web.HTTPForbidden(text="invalid form token", headers=HEADERS)
     email = values.get("email", "").strip().lower()[:254]
-    if not console.limits.allowed(tenant, email, request.remote or ""):
+    caller = client_address(
+        request.remote or "", request.headers.get("X-Forwarded-For", ""), request.app[CONFIG].trusted_proxies
+    )
+    if not console.limits.allowed(tenant, email, caller):
         log.warning("console sign-in limited", extra={"tenant": tenant})
         return await _login_form(request, tenant, email, words.SIGN_IN_LIMITED, 429)
     try:

@@ -16,6 +16,7 @@ from booking.common.v1 import common_pb2 as C
 from booking.reservation.v1 import reservation_pb2 as rpb
 from common.timestamps import to_timestamp
 from devkit.processes import ROOT
+from gateway.client_address import parse_networks
 from gateway.console import live, routes
 from gateway.console.access import CONSOLE, SESSION_COOKIE
 from gateway.console.day import day_range
@@ -158,6 +159,25 @@ async def test_sign_in_attempts_are_limited_per_address(stack: Stack, clock: Clo
     async with console_gateway(stack, clock) as client:
         replies = await asyncio.gather(*(sign_in(client, email=f"guess{n}@demo.test") for n in range(21)))
         assert sorted(r.status for r in replies) == [401] * 20 + [429]
+
+
+async def test_a_forged_forwarded_address_does_not_escape_the_address_limit(stack: Stack, clock: Clock) -> None:
+    async with console_gateway(stack, clock) as client:
+        replies = await asyncio.gather(*(
+            sign_in(client, email=f"guess{n}@demo.test", **{"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(21)
+        ))  # fmt: skip
+        assert sorted(r.status for r in replies) == [401] * 20 + [429]
+
+
+async def test_behind_a_trusted_proxy_each_caller_has_its_own_address_limit(stack: Stack, clock: Clock) -> None:
+    """Every request comes from the proxy (here 127.0.0.1): one shared limit would lock everyone out."""
+    async with console_gateway(stack, clock, trusted_proxies=parse_networks("127.0.0.1/32")) as client:
+        replies = await asyncio.gather(*(
+            sign_in(client, email=f"guess{n}@demo.test", **{"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(21)
+        ))  # fmt: skip
+        assert sorted(r.status for r in replies) == [401] * 21
+        same = [sign_in(client, email=f"again{n}@demo.test", **{"X-Forwarded-For": "203.0.113.7"}) for n in range(21)]
+        assert sorted(r.status for r in await asyncio.gather(*same)) == [401] * 20 + [429]
 
 
 async def test_logout_ends_the_session_in_this_browser(stack: Stack, clock: Clock) -> None:
