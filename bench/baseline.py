@@ -10,12 +10,12 @@ import asyncio
 import json
 import logging
 import os
-import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from bench.common import serve_until_stopped
 from common.db import create_pool
 from common.logs import configure_logging
 from gateway.auth import secret_matches
@@ -123,16 +123,7 @@ async def serve() -> None:
 
     app = web.Application()
     app.router.add_post("/vapi/{tenant}", vapi)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", int(os.environ.get("BASELINE_PORT", "0")))
-    await site.start()
-    log.info("listening", extra={"port": runner.addresses[0][1]})
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_stopped(app, "BASELINE_PORT", log)
     await pool.close()
 
 
