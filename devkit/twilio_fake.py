@@ -7,6 +7,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from aiohttp import web
 
@@ -23,6 +25,7 @@ class FakeTwilio:
     url: str = ""
     accepted: list[dict[str, str]] = field(default_factory=list)  # requests answered 201
     by_phone: dict[str, list[str]] = field(default_factory=dict)  # bodies per recipient, in order
+    sent: list[dict[str, str]] = field(default_factory=list)  # what GET Messages.json lists, oldest first
 
     async def messages(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -37,16 +40,21 @@ class FakeTwilio:
         sid = "SM" + uuid.uuid4().hex
         self.accepted.append(self.requests[-1])
         self.by_phone.setdefault(str(form.get("To")), []).append(str(form.get("Body")))
+        message = {
+            "sid": sid, "status": "queued", "to": str(form.get("To")), "from": str(form.get("From")),
+            "body": str(form.get("Body")), "account_sid": request.match_info["sid"], "direction": "outbound-api",
+            "date_created": format_datetime(datetime.now(UTC), usegmt=True),
+        }  # fmt: skip
+        self.sent.append(message)
+        return web.json_response(message, status=201)
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        """GET Messages.json?To=…: one page, newest first (Twilio's paging fields, no next page)."""
+        to = request.query.get("To", "")
+        found = [m for m in reversed(self.sent) if not to or m["to"] == to]
+        size = int(request.query.get("PageSize", "50"))
         return web.json_response(
-            {
-                "sid": sid,
-                "status": "queued",
-                "to": form.get("To"),
-                "from": form.get("From"),
-                "body": form.get("Body"),
-                "account_sid": request.match_info["sid"],
-            },
-            status=201,
+            {"messages": found[:size], "page": 0, "page_size": size, "uri": request.path_qs, "next_page_uri": None}
         )
 
     def bodies_to(self, phone: str) -> list[str]:
@@ -59,6 +67,7 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     fake = FakeTwilio()
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", fake.messages)
+    app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", fake.list_messages)
     async with serving(app) as url:
         fake.url = url
         yield fake

@@ -46,14 +46,18 @@ class MessageRelay(LeasedRelay[ClaimedMessage]):
 
     async def handle(self, items: list[ClaimedMessage]) -> int:
         """Send one claimed batch at once; every claimed message counts as handled."""
-        await asyncio.gather(*(self._send(message) for message in items))
+        # Messages whose earlier attempt died unrecorded go first and one by one: each looks for its
+        # text at Twilio, and must not take the id of an identical text sent meanwhile by this batch.
+        for message in (m for m in items if m.uncertain):
+            await self._send(message)
+        await asyncio.gather(*(self._send(message) for message in items if not message.uncertain))
         return len(items)
 
     async def _send(self, message: ClaimedMessage) -> None:
         if await self.repository.is_opted_out(message.tenant_id, message.to_phone):  # STOP came after queueing
             await self._settle(message, "SUPPRESSED", None, SendResult(Outcome.PERMANENT, error_message="opted out"))
             return
-        result = await self.sender.send(message.to_phone, message.body)
+        result = await self._find_or_send(message)
         now = self.clock()
         if result.outcome is Outcome.SENT:
             await self._settle(message, "SENT", None, result)
@@ -74,6 +78,20 @@ class MessageRelay(LeasedRelay[ClaimedMessage]):
                 "error_code": result.error_code,
             },
         )
+
+    async def _find_or_send(self, message: ClaimedMessage) -> SendResult:
+        """Send, unless an earlier attempt died after Twilio accepted the text and before its
+        outcome was recorded (a killed worker): then Twilio's own list says so, and the text is
+        not sent a second time."""
+        if message.uncertain and message.created_at is not None:
+            # Same body to the same number since this message was made, and not another message's.
+            sids = await self.sender.find_sent(message.to_phone, message.body, message.created_at)
+            taken = await self.repository.recorded_sids(message.tenant_id, message.to_phone, sids) if sids else set()
+            sid = next((sid for sid in sids if sid not in taken), None)
+            if sid is not None:
+                log.info("sms found already sent", extra={"to": mask_phone(message.to_phone), "provider_sid": sid})
+                return SendResult(Outcome.SENT, provider_sid=sid, http_status=200)
+        return await self.sender.send(message.to_phone, message.body)
 
     async def _settle(
         self, message: ClaimedMessage, status: str, next_attempt: datetime | None, result: SendResult

@@ -43,6 +43,14 @@ class ClaimedMessage:
     to_phone: str
     body: str
     attempts: int
+    # Earlier attempts whose outcome was recorded; fewer than attempts - 1 means a worker died
+    # between handing the text to Twilio and recording it.
+    settled: int = 0
+    created_at: datetime | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        return self.settled < self.attempts - 1
 
 
 # Messages due for sending, as the SMS relay claims them.
@@ -50,7 +58,9 @@ MESSAGE_QUEUE = Queue(
     table="notification.messages",
     key="message_id",
     due="status = 'QUEUED' AND next_attempt_at <= $1",
-    returning="t.tenant_id, t.message_id::text AS message_id, t.kind, t.to_phone, t.body, t.attempts",
+    returning="t.tenant_id, t.message_id::text AS message_id, t.kind, t.to_phone, t.body, t.attempts, "
+    "(SELECT count(*) FROM notification.message_attempts a"
+    " WHERE a.tenant_id = t.tenant_id AND a.message_id = t.message_id)::int AS settled, t.created_at",
 )
 
 
@@ -156,6 +166,15 @@ class NotificationRepository:
             source[:200],
         )
         return bool(previous) != opted_out
+
+    async def recorded_sids(self, tenant_id: str, phone: str, sids: list[str]) -> set[str]:
+        """Which of these provider ids another message to this phone has already recorded."""
+        rows = await self.pool.fetch(
+            "SELECT provider_sid FROM notification.messages WHERE tenant_id = $1 AND to_phone = $2 "
+            "AND provider_sid = ANY($3::text[])",
+            tenant_id, phone, sids,
+        )  # fmt: skip
+        return {row["provider_sid"] for row in rows}
 
     async def settle(self, tenant_id: str, message_id: str, attempt: int, token: str, outcome: Settlement) -> None:
         """Record one send attempt and move the message on, if `token`'s worker still holds it."""

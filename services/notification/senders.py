@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +37,11 @@ class SendResult:
 class Sender(Protocol):
     async def send(self, to: str, body: str) -> SendResult: ...
 
+    async def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
+        """Ids of messages with this body accepted for `to` since `since`, oldest first (to find an
+        earlier attempt that died before its outcome was recorded); [] when none or it cannot tell."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -56,6 +61,12 @@ class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             # The library would build aiohttp.BasicAuth, deprecated in aiohttp 3.14: same header, current API.
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": aiohttp.encode_basic_auth(*auth)}
         return await super().request(method, url, **kwargs)
+
+
+# How many of a number's latest messages are compared when an earlier attempt's outcome is unknown.
+RECENT = 20
+# Twilio's clock and ours differ a little: a message it dates slightly before ours was made counts.
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 class TwilioSender:
@@ -99,6 +110,15 @@ class TwilioSender:
             return SendResult(Outcome.AMBIGUOUS, error_message=f"{type(error).__name__}"[:300])
         return SendResult(Outcome.SENT, provider_sid=str(message.sid), http_status=201)
 
+    async def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
+        try:
+            recent = await asyncio.wait_for(self.client.messages.list_async(to=to, limit=RECENT), self.timeout)
+        except (TwilioException, TimeoutError, aiohttp.ClientError, OSError):
+            return []  # cannot tell: the caller sends (at least once beats never)
+        early = since - CLOCK_SKEW
+        same = [m for m in recent if m.body == body and (m.date_created is None or m.date_created >= early)]
+        return [str(m.sid) for m in reversed(same)]  # Twilio lists newest first
+
     async def close(self) -> None:
         await self.http.close()
 
@@ -138,6 +158,9 @@ class LocalSender:
             extra={"to": mask_phone(to), "chars": len(body), "provider_sid": sid},
         )
         return counted(SendResult(Outcome.SENT, provider_sid=sid), "local")
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
+        return [t.provider_sid for t in self.inbox if t.to == to and t.body == body and t.sent_at >= since]
 
     def texts(self, limit: int = 0) -> list[DevText]:
         """Newest first; `limit` 0 = all kept."""

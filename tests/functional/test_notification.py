@@ -151,6 +151,24 @@ async def test_a_worker_killed_mid_send_leaves_the_rest_to_another(
     assert len(twilio.requests) == in_flight + 3
 
 
+async def test_a_text_twilio_accepted_before_its_worker_died_is_not_sent_again(
+    stack: Stack, pool: asyncpg.Pool, sender: TwilioSender, twilio: FakeTwilio, clock: Clock
+) -> None:
+    """The worker handed the text to Twilio and died before recording it: the next worker finds it in
+    Twilio's list and records it; an identical text queued later is still sent on its own."""
+    await enqueue(stack, "k-dead")
+    dying = relay(pool, sender, clock, lease=timedelta(seconds=60))
+    (claimed,) = await dying.claim()
+    accepted = await sender.send(claimed.to_phone, claimed.body)  # reached Twilio; then kill -9
+    clock.advance(seconds=61)
+    await enqueue(stack, "k-later")  # the same body to the same number
+    assert await relay(pool, sender, clock).run_once() == 2
+    rows = await pool.fetch("SELECT dedupe_key, status, provider_sid FROM notification.messages ORDER BY dedupe_key")
+    assert [(r["dedupe_key"], r["status"]) for r in rows] == [("k-dead", "SENT"), ("k-later", "SENT")]
+    assert rows[0]["provider_sid"] == accepted.provider_sid != rows[1]["provider_sid"]
+    assert len(twilio.accepted) == 2  # one per message, none twice
+
+
 async def test_two_workers_over_two_hundred_messages_send_each_once(
     stack: Stack, pool: asyncpg.Pool, sender: TwilioSender, twilio: FakeTwilio, clock: Clock
 ) -> None:
