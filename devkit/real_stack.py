@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +59,7 @@ class RealStack:
         """Start `name` ("reservation") or one replica of it ("reservation-2")."""
         base, _, index = name.partition("-")
         module, prefix = MODULES[base]
-        port = self.ports[base][int(index or 1) - 1] if self.ports else int(self.env[f"{prefix}_PORT"])
+        port = self.ports[base][int(index or 1) - 1]
         env = {**self.env, f"{prefix}_PORT": str(port), "LOG_LEVEL": "INFO"}  # the "listening" line is INFO
         self.procs[name] = await start_module(module, env)
 
@@ -93,18 +93,17 @@ def twilio_settings(url: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def running(
-    database_url: str, extra: dict[str, str], *, replicas: int = 1, clinic: Mapping[str, Any] | None = None
+    database_url: str, extra: dict[str, str], *, replicas: int = 1, clinic: apb.ClinicConfig | None = None
 ) -> AsyncIterator[RealStack]:
-    """Every process started (`replicas` of each), `clinic` loaded, everything stopped after."""
-    from services.availability.clinic_file import parse_clinic  # the clinic file reader is availability's
-
+    """Every process started (`replicas` of each), `clinic` loaded, everything stopped after — also
+    when one fails to start (the others must not be left running)."""
     stack = RealStack.configure(database_url, extra, replicas=replicas)
-    await stack.start_all()
     try:
+        await stack.start_all()
         if clinic is not None:
             async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
                 await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
-                    apb.UpsertClinicRequest(clinic=parse_clinic(dict(clinic), {}))
+                    apb.UpsertClinicRequest(clinic=clinic)
                 )
         yield stack
     finally:

@@ -17,6 +17,7 @@ import pytest
 from devkit.embedded_pg import EmbeddedPostgres
 from devkit.real_stack import RealStack, double_bookings, running, tool, twilio_settings
 from devkit.twilio_fake import FakeTwilio
+from services.availability.clinic_file import parse_clinic
 from tests.functional.booking import CLINIC
 
 SECRET = str(CLINIC["secret"])
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 @pytest.fixture
 async def real(pool: asyncpg.Pool, database_url: str, twilio: FakeTwilio) -> AsyncIterator[RealStack]:
-    async with running(database_url, twilio_settings(twilio.url), clinic=CLINIC) as stack:
+    async with running(database_url, twilio_settings(twilio.url), clinic=parse_clinic(CLINIC, {})) as stack:
         yield stack
 
 

@@ -8,7 +8,6 @@ import json
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -17,11 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking.availability.v1 import availability_pb2 as apb
-from booking.availability.v1 import availability_pb2_grpc
-from common.grpc_client import open_channel
-from devkit.real_stack import RealStack
-from devkit.twilio_fake import fake_twilio
+from devkit.real_stack import RealStack, running, twilio_settings
+from devkit.twilio_fake import FakeTwilio
 from gateway.tools import TOOLS
 from services.availability.clinic_file import parse_clinic
 from tests.conftest import Clock, GatewayClient, Stack
@@ -140,31 +136,10 @@ async def test_ten_thousand_generated_requests_never_get_a_5xx(
 
 
 @pytest.fixture
-async def real(pool: asyncpg.Pool, database_url: str) -> AsyncIterator[RealStack]:
+async def real(pool: asyncpg.Pool, database_url: str, twilio: FakeTwilio) -> AsyncIterator[RealStack]:
     """The four processes, as `python -m ...` runs them, with one clinic loaded."""
-    async with fake_twilio() as twilio:
-        stack = RealStack.configure(
-            database_url,
-            {
-                "TWILIO_ACCOUNT_SID": "AC" + "3" * 32, "TWILIO_AUTH_TOKEN": "twilio-token",
-                "TWILIO_FROM_NUMBER": "+12125550100", "TWILIO_API_BASE_URL": twilio.url,
-            },
-        )  # fmt: skip
-        async with started(stack):
-            yield stack
-
-
-@asynccontextmanager
-async def started(stack: RealStack) -> AsyncIterator[None]:
-    try:  # a process that fails to start must not leave the others running
-        await stack.start_all()
-        async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
-            await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
-                apb.UpsertClinicRequest(clinic=parse_clinic(CLINIC, {}))
-            )
-        yield
-    finally:
-        await stack.stop_all()
+    async with running(database_url, twilio_settings(twilio.url), clinic=parse_clinic(CLINIC, {})) as stack:
+        yield stack
 
 
 @pytest.mark.slow

@@ -13,11 +13,8 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from booking.availability.v1 import availability_pb2 as apb
-from booking.availability.v1 import availability_pb2_grpc
-from common.grpc_client import open_channel
 from devkit.processes import ROOT
-from devkit.real_stack import MODULES, RealStack
+from devkit.real_stack import MODULES, RealStack, running
 from gateway.state import Metrics
 from services.availability.clinic_file import load_clinic_file
 from services.notification import metrics as notification_metrics
@@ -31,17 +28,9 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 @pytest.fixture
 async def local_stack(pool: asyncpg.Pool, database_url: str) -> AsyncIterator[RealStack]:
     """The four processes without Twilio credentials (the local SMS sender), the demo clinic loaded."""
-    stack = RealStack.configure(database_url, {})
-    try:
-        await stack.start_all()
-        config = load_clinic_file(ROOT / "clinics" / "demo.yaml", {"DEMO_TENANT_SECRET": SECRET})
-        async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
-            await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
-                apb.UpsertClinicRequest(clinic=config)
-            )
+    config = load_clinic_file(ROOT / "clinics" / "demo.yaml", {"DEMO_TENANT_SECRET": SECRET})
+    async with running(database_url, {}, clinic=config) as stack:
         yield stack
-    finally:
-        await stack.stop_all()
 
 
 def metrics_port(stack: RealStack, name: str) -> int:

@@ -21,6 +21,7 @@ import pytest
 
 from devkit.real_stack import RealStack, double_bookings, running, twilio_settings
 from devkit.twilio_fake import FakeTwilio
+from services.availability.clinic_file import parse_clinic
 from tests.functional.booking import CLINIC
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -36,7 +37,8 @@ REPLICA_CLINIC = {
 
 @pytest.fixture
 async def replicas(pool: asyncpg.Pool, database_url: str, twilio: FakeTwilio) -> AsyncIterator[RealStack]:
-    async with running(database_url, twilio_settings(twilio.url), replicas=2, clinic=REPLICA_CLINIC) as stack:
+    clinic = parse_clinic(REPLICA_CLINIC, {})
+    async with running(database_url, twilio_settings(twilio.url), replicas=2, clinic=clinic) as stack:
         yield stack
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import aiohttp
 import asyncpg
@@ -17,7 +16,7 @@ from booking.availability.v1 import availability_pb2_grpc
 from common.grpc_client import open_channel
 from devkit.otlp_collector import Collector, Span, collecting
 from devkit.processes import ROOT
-from devkit.real_stack import RealStack
+from devkit.real_stack import RealStack, running
 from services.availability.clinic_file import load_clinic_file
 from tests.functional.walkthrough import Walk
 
@@ -29,19 +28,9 @@ ASYNCPG = "opentelemetry.instrumentation.asyncpg"
 AIOHTTP = "opentelemetry.instrumentation.aiohttp_server"
 
 
-@asynccontextmanager
-async def demo_stack(database_url: str, env: dict[str, str]) -> AsyncIterator[RealStack]:
-    stack = RealStack.configure(database_url, env)
-    try:
-        await stack.start_all()
-        config = load_clinic_file(ROOT / "clinics" / "demo.yaml", {"DEMO_TENANT_SECRET": SECRET})
-        async with open_channel(stack.env["AVAILABILITY_ADDR"]) as channel:
-            await availability_pb2_grpc.AvailabilityServiceStub(channel).UpsertClinic(
-                apb.UpsertClinicRequest(clinic=config)
-            )
-        yield stack
-    finally:
-        await stack.stop_all()
+def demo_stack(database_url: str, env: dict[str, str]) -> AbstractAsyncContextManager[RealStack]:
+    config = load_clinic_file(ROOT / "clinics" / "demo.yaml", {"DEMO_TENANT_SECRET": SECRET})
+    return running(database_url, env, clinic=config)
 
 
 def logged(stack: RealStack, name: str, message: str) -> list[dict[str, object]]:
