@@ -19,12 +19,12 @@ from common.db import Connection
 from common.deadlines import SERVICE_TO_SERVICE
 from services.reservation import policy
 from services.reservation.changes import Changes, Rules
+from services.reservation.patient_reply import CANCEL_WORDS, YES_WORDS, PatientReply
 from services.reservation.reminder_repository import ReminderRepository, StoredReply
 from services.reservation.repository import Reservation, ReservationRepository
 from services.reservation.schedule_repository import ScheduleRepository
 
 if TYPE_CHECKING:
-    from services.reservation.replies import PatientReply
     from services.reservation.servicer import ReservationDeps
 
 Answer = pb.HandlePatientReplyResponse
@@ -82,7 +82,6 @@ async def act(
     conn: Connection, changes: Changes, row: Reservation, reply: PatientReply, rules: Rules
 ) -> Outcome.ValueType:
     """Do what the reply asks of the appointment and queue the text that answers it."""
-    from services.reservation.replies import CANCEL_WORDS, YES_WORDS  # imported here: replies imports this module
 
     now = reply.received_at
     if reply.word in CANCEL_WORDS:

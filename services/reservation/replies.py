@@ -9,39 +9,15 @@ minutes, a reminder's appointment is hours away), then reminders; nothing matche
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from booking.reservation.v1 import reservation_pb2 as pb
+from services.reservation.patient_reply import PatientReply
 from services.reservation.reminder_replies import answer_reminder
 from services.reservation.waitlist_replies import offer_reply
 
 if TYPE_CHECKING:
     from services.reservation.servicer import ReservationDeps
-
-YES_WORDS = frozenset({"Y", "YES", "CONFIRM", "SI", "SÍ", "CONFIRMAR"})
-NO_WORDS = frozenset({"N", "NO"})
-CANCEL_WORDS = frozenset({"C", "CANCEL", "CANCELAR"})
-
-
-@dataclass(frozen=True)
-class PatientReply:
-    """One inbound text, with its first word normalised (upper case, punctuation stripped)."""
-
-    tenant_id: str
-    phone: str
-    body: str
-    message_sid: str
-    word: str
-    received_at: datetime
-
-
-def first_word(body: str) -> str:
-    """'yes!' → 'YES', ' c ' → 'C', '' → ''."""
-    words = body.strip().split()
-    return words[0].strip(".,!?¡¿:;\"'").upper() if words else ""
-
 
 Answer = pb.HandlePatientReplyResponse
 ReplyHandler = Callable[["ReservationDeps", PatientReply], Awaitable[Answer | None]]

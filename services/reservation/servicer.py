@@ -28,9 +28,9 @@ from services.reservation.codes import OneTimeCodes, verified_number
 from services.reservation.convert import failure, hold_of, new_reservation
 from services.reservation.idempotency import once
 from services.reservation.live_schedule import LiveScheduleRpcs
+from services.reservation.patient_reply import PatientReply, first_word
 from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
-from services.reservation.replies import PatientReply, first_word
 from services.reservation.repository import NewReservation, Reservation, ReservationRepository, SlotTaken
 from services.reservation.schedule import ScheduleRpcs
 from services.reservation.tool_replies import ToolReplyRpcs

@@ -20,12 +20,12 @@ from common.deadlines import SERVICE_TO_SERVICE
 from services.reservation import text_limits
 from services.reservation.changes import Changes
 from services.reservation.convert import sms_request
+from services.reservation.patient_reply import NO_WORDS, YES_WORDS, PatientReply
 from services.reservation.repository import ReservationRepository
 from services.reservation.waitlist_policy import Offer, ReplyAction, reply_action
 from services.reservation.waitlist_repository import WaitlistRepository
 
 if TYPE_CHECKING:
-    from services.reservation.replies import PatientReply
     from services.reservation.servicer import ReservationDeps
 
 Rules = availability_pb2.GetBookingRulesResponse
@@ -38,7 +38,6 @@ OUTCOMES = {
 
 
 async def offer_reply(deps: ReservationDeps, reply: PatientReply) -> Answer | None:
-    from services.reservation.replies import NO_WORDS, YES_WORDS  # imported here: replies imports this module
 
     yes = reply.word in YES_WORDS
     if not yes and reply.word not in NO_WORDS:
