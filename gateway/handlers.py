@@ -107,8 +107,6 @@ async def run_call(
 
     async def run() -> tuple[str, bool]:
         nonlocal outcome
-        if shared is not None and (kept := await shared.recall(*key)) is not None:
-            return kept, True  # answered by another gateway replica
         result = await execute(request.app, tenant, message, call)
         outcome = "ok" if result.ok else str(result.data.get("cause", "refused"))
         metrics.tool_calls.labels(call.name, outcome).inc()

@@ -2,10 +2,12 @@
 bytes and no second side effect. Concurrent duplicates in this process share one run.
 
 Across gateway replicas, answers of tools that change something are also kept by reservation
-(`SharedReplies`: RecallToolReply before running, KeepToolReply after, the first answer wins), so a
-retry that another replica receives gets the same bytes too. Reads (READ_ONLY) are not shared: a
-replayed read has nothing to repeat and is answered afresh, with no round trip added to the hot path.
-Reservation also dedupes its own work by the same key, which covers a shared-store outage.
+(`SharedReplies`: KeepToolReply after running, the first answer wins), so a retry that another
+replica receives gets the same bytes too. Nothing is looked up before running (that would be a
+round trip on every such tool call, to find something only after a gateway died): the retry runs,
+every change it asks reservation for is answered from the tool call's idempotency key without
+being done again, and keeping its answer hands back the first one. Reads (READ_ONLY) are not
+shared: a replayed read has nothing to repeat and is answered afresh.
 """
 
 from __future__ import annotations
@@ -61,16 +63,6 @@ class SharedReplies:
 
     def __init__(self, reservation: Callable[[], reservation_pb2_grpc.ReservationServiceStub]) -> None:
         self._reservation = reservation
-
-    async def recall(self, tenant: str, key: str) -> str | None:
-        try:
-            reply: reservation_pb2.RecallToolReplyResponse = await self._reservation().RecallToolReply(
-                reservation_pb2.RecallToolReplyRequest(tenant_id=tenant, key=key), timeout=LOOKUP
-            )
-        except grpc.aio.AioRpcError as error:
-            log.warning("shared replies unavailable", extra={"code": error.code().name})
-            return None
-        return reply.reply if reply.found else None
 
     async def keep(self, tenant: str, key: str, reply: str) -> str:
         try:

@@ -80,7 +80,8 @@ def parse_verify(ctx: ToolContext, args: dict[str, Any]) -> str | ToolResult:
 def verify_request(ctx: ToolContext, code: str) -> rpb.VerifyOtpRequest:
     """The code is checked against the call's latest code, or the caller id's without a call."""
     return rpb.VerifyOtpRequest(
-        tenant_id=ctx.tenant, call_id=ctx.call_id, phone="" if ctx.call_id else ctx.caller_number, code=code
+        tenant_id=ctx.tenant, call_id=ctx.call_id, phone="" if ctx.call_id else ctx.caller_number, code=code,
+        idempotency_key=ctx.idempotency_key,
     )
 
 

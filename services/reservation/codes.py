@@ -18,6 +18,7 @@ from common.timestamps import to_timestamp as timestamp
 from services.reservation import otp, policy, text_limits
 from services.reservation.checks import language, require
 from services.reservation.convert import failure
+from services.reservation.idempotency import once
 from services.reservation.otp_repository import SEND_OTP, OtpRepository
 from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
@@ -195,4 +196,6 @@ class OneTimeCodes:
                 return pb.VerifyOtpResponse(attempts_left=check.attempts_left, failure=failure(check.refusal))
             return pb.VerifyOtpResponse(verified=True, attempts_left=check.attempts_left)
 
-        return await self.repository.transaction(work)
+        # A repeat (a Vapi retry on another gateway replica) gets the first answer: no second attempt.
+        key = request.idempotency_key
+        return await once(self.repository, context, "VerifyOtp", request.tenant_id, key, pb.VerifyOtpResponse, work)

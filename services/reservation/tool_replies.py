@@ -1,7 +1,10 @@
-"""RecallToolReply / KeepToolReply: the gateway replicas' shared memory of tool-call answers.
+"""KeepToolReply: the gateway replicas' shared memory of tool-call answers.
 
 Each gateway keeps answers in its own memory too; this is what makes a Vapi retry that lands on
-another replica get the same bytes. SQL is two statements, kept here with the RPCs they serve.
+another replica get the same bytes. There is no lookup before a tool runs (a round trip on every
+tool call that changes something): a retry runs again, every change it asks for is answered from
+its idempotency key without being done twice, and keeping its answer hands back the first one.
+SQL is kept here with the RPC it serves.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from services.reservation.checks import require
 MAX_KEY = 300
 MAX_REPLY = 65_536
 
-RECALL = "SELECT reply FROM reservation.tool_replies WHERE tenant_id = $1 AND reply_key = $2"
+KEPT = "SELECT reply FROM reservation.tool_replies WHERE tenant_id = $1 AND reply_key = $2"
 # The first answer wins: a concurrent second keeper reads the first one back.
 KEEP = """
 WITH kept AS (
@@ -33,13 +36,6 @@ LIMIT 1
 class ToolReplyRpcs:
     pool: asyncpg.Pool
 
-    async def RecallToolReply(
-        self, request: pb.RecallToolReplyRequest, context: grpc.aio.ServicerContext
-    ) -> pb.RecallToolReplyResponse:
-        await _check(context, request.tenant_id, request.key)
-        reply = await self.pool.fetchval(RECALL, request.tenant_id, request.key)
-        return pb.RecallToolReplyResponse(found=reply is not None, reply=reply or "")
-
     async def KeepToolReply(
         self, request: pb.KeepToolReplyRequest, context: grpc.aio.ServicerContext
     ) -> pb.KeepToolReplyResponse:
@@ -48,7 +44,7 @@ class ToolReplyRpcs:
             await invalid(context, f"reply: longer than {MAX_REPLY} characters")
         kept = await self.pool.fetchval(KEEP, request.tenant_id, request.key, request.reply)
         if kept is None:  # the first keeper's row is not visible to this snapshot yet: read again
-            kept = await self.pool.fetchval(RECALL, request.tenant_id, request.key)
+            kept = await self.pool.fetchval(KEPT, request.tenant_id, request.key)
         return pb.KeepToolReplyResponse(reply=kept if kept is not None else request.reply)
 
 

@@ -57,3 +57,21 @@ async def test_reads_are_not_kept_in_the_shared_store(stack: Stack, clock: Clock
         await call_tool(first, "reserve_slot", {"start": SLOT_START}, tool_call_id="tc-write")
     keys = {row["reply_key"] for row in await pool.fetch("SELECT reply_key FROM reservation.tool_replies")}
     assert keys == {"call-1:tc-write"}
+
+
+async def test_a_retried_wrong_code_on_the_other_replica_uses_one_attempt(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    """Nothing is looked up before a tool runs: the retry runs again, and VerifyOtp's idempotency
+    key (the tool call's) keeps it from counting a second attempt."""
+    await load_demo(stack, clock)
+    async with gateway_client(stack, clock) as first, gateway_client(stack, clock) as second:
+        assert (await call_tool(first, "reserve_slot", {"start": SLOT_START}, tool_call_id="tc-1"))["ok"]
+        assert (await call_tool(first, "send_otp", {}, tool_call_id="tc-2"))["ok"]
+        body = await pool.fetchval("SELECT body FROM notification.messages WHERE kind = 'OTP'")
+        code = next(word for word in body.split() if word.strip(".").isdigit()).strip(".")
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        answer = await call_tool(first, "verify_otp", {"code": wrong}, tool_call_id="tc-3")
+        again = await call_tool(second, "verify_otp", {"code": wrong}, tool_call_id="tc-3")
+    assert answer["ok"] is False and again == answer
+    assert await pool.fetchval("SELECT attempts FROM reservation.otp_codes") == 1

@@ -7,6 +7,7 @@ import logging
 import re
 
 import asyncpg
+import grpc
 import pytest
 
 from booking.reservation.v1 import reservation_pb2 as pb
@@ -164,3 +165,33 @@ async def test_a_repeated_send_with_one_idempotency_key_texts_one_code(
     assert all(r.sent for r in replies) and len({r.SerializeToString() for r in replies}) == 1
     assert await pool.fetchval("SELECT count(*) FROM reservation.otp_codes") == 1
     assert await pool.fetchval("SELECT count(*) FROM notification.messages WHERE kind = 'OTP'") == 1
+
+
+async def test_a_repeated_check_with_one_idempotency_key_is_answered_alike_and_counted_once(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    await load_clinic(stack, clock)
+    await send(stack)
+    code = await texted_code(pool)
+
+    async def check(attempt: str, key: str) -> pb.VerifyOtpResponse:
+        reply: pb.VerifyOtpResponse = await stack.reservation_stub.VerifyOtp(
+            pb.VerifyOtpRequest(tenant_id="acme", phone=PHONE, call_id="call-otp", code=attempt, idempotency_key=key)
+        )
+        return reply
+
+    # A wrong code repeated five times at once with one key (a retried tool call) uses one attempt.
+    repeats = await asyncio.gather(*(check(wrong(code), "acme:call-otp:tc-1") for _ in range(5)))
+    assert {r.SerializeToString() for r in repeats} == {repeats[0].SerializeToString()}
+    assert CAUSE(repeats[0].failure.cause) == "FAILURE_CAUSE_OTP_INVALID" and repeats[0].attempts_left == 4
+    assert await pool.fetchval("SELECT attempts FROM reservation.otp_codes") == 1
+    # A later repeat of that key still gets the first answer, even once the right code was given.
+    assert (await check(code, "acme:call-otp:tc-2")).verified
+    again = await check(wrong(code), "acme:call-otp:tc-1")
+    assert again.SerializeToString() == repeats[0].SerializeToString()
+    # The key belongs to VerifyOtp now: SendOtp may not reuse it.
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stack.reservation_stub.SendOtp(
+            pb.SendOtpRequest(tenant_id="acme", phone=PHONE, call_id="call-otp", idempotency_key="acme:call-otp:tc-1")
+        )
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
