@@ -77,8 +77,13 @@ def test_verify_reads_the_digits_as_said() -> None:
     assert isinstance(missing, ToolResult) and missing.speech == "What's the code in the text message?"
     nowhere = parse_verify(context(caller="", call_id=""), {"code": "123456"})
     assert isinstance(nowhere, ToolResult) and nowhere.data == {"cause": "OTP_INVALID"}
-    assert verify_request(context(), "1") == rpb.VerifyOtpRequest(tenant_id="demo", call_id="call-1", code="1")
-    assert verify_request(context(call_id=""), "1") == rpb.VerifyOtpRequest(tenant_id="demo", phone=CALLER, code="1")
+    # The tool call's idempotency key: a retried check (on any gateway replica) counts one attempt.
+    assert verify_request(context(), "1") == rpb.VerifyOtpRequest(
+        tenant_id="demo", call_id="call-1", code="1", idempotency_key="demo:call-1:tc-1"
+    )
+    assert verify_request(context(call_id=""), "1") == rpb.VerifyOtpRequest(
+        tenant_id="demo", phone=CALLER, code="1", idempotency_key="demo:tc-1"
+    )
 
 
 def test_word_a_verification() -> None:
