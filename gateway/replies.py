@@ -2,7 +2,7 @@
 bytes and no second side effect. Concurrent duplicates in this process share one run.
 
 Across gateway replicas, answers of tools that change something are also kept by reservation
-(`SharedReplies`: KeepToolReply after running, the first answer wins), so a retry that another
+(`SharedReplies`: KeepToolReplies after running, the first answer wins), so a retry that another
 replica receives gets the same bytes too. Nothing is looked up before running (that would be a
 round trip on every such tool call, to find something only after a gateway died): the retry runs,
 every change it asks reservation for is answered from the tool call's idempotency key without
@@ -21,10 +21,12 @@ import grpc
 
 from booking.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from common.deadlines import LOOKUP
+from common.logs import detached_task
 
 REPLY_CACHE_SECONDS = 3600.0
 REPLY_CACHE_SIZE = 20_000
 READ_ONLY = frozenset({"check_availability", "find_appointments"})
+KEEP_BATCH = 200  # answers per KeepToolReplies request (the service takes up to 500)
 
 log = logging.getLogger("gateway.replies")
 
@@ -58,18 +60,38 @@ class ReplyCache:
 
 
 class SharedReplies:
-    """Answers kept by reservation for every gateway replica. A failure to reach it is logged and
-    the call goes on as if nothing were kept (reservation's own idempotency keys still hold)."""
+    """Answers kept by reservation for every gateway replica. Answers finished while a request is
+    in flight wait and go together in the next one (no timer: alone, an answer goes at once;
+    under load, one round trip keeps many). A failure to reach reservation is logged and each
+    call goes on with its own answer (reservation's idempotency keys still hold)."""
 
-    def __init__(self, reservation: Callable[[], reservation_pb2_grpc.ReservationServiceStub]) -> None:
+    def __init__(
+        self, reservation: Callable[[], reservation_pb2_grpc.ReservationServiceStub], batch: int = KEEP_BATCH
+    ) -> None:
         self._reservation = reservation
+        self._batch = batch
+        self._waiting: list[tuple[reservation_pb2.ToolReply, asyncio.Future[str]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def keep(self, tenant: str, key: str, reply: str) -> str:
-        try:
-            kept: reservation_pb2.KeepToolReplyResponse = await self._reservation().KeepToolReply(
-                reservation_pb2.KeepToolReplyRequest(tenant_id=tenant, key=key, reply=reply), timeout=LOOKUP
-            )
-        except grpc.aio.AioRpcError as error:
-            log.warning("shared replies unavailable", extra={"code": error.code().name})
-            return reply
-        return kept.reply
+        """The answer kept for this key: `reply`, or the one another replica kept first."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._waiting.append((reservation_pb2.ToolReply(tenant_id=tenant, key=key, reply=reply), future))
+        if self._sender is None or self._sender.done():
+            self._sender = detached_task(self._send_waiting(), name="keep tool replies")
+        return await asyncio.shield(future)  # a caller that goes away does not cancel the others
+
+    async def _send_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self._batch], self._waiting[self._batch :]
+            try:
+                kept: reservation_pb2.KeepToolRepliesResponse = await self._reservation().KeepToolReplies(
+                    reservation_pb2.KeepToolRepliesRequest(replies=[entry for entry, _ in batch]), timeout=LOOKUP
+                )
+                answers = list(kept.replies)
+            except grpc.aio.AioRpcError as error:
+                log.warning("shared replies unavailable", extra={"code": error.code().name, "replies": len(batch)})
+                answers = [entry.reply for entry, _ in batch]
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)

@@ -35,7 +35,7 @@ SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"]
 
 # Called by notification (a patient's text reply) and the gateway (its shared tool-call answers);
 # never by a clinic's API key.
-SERVICE_ONLY = methods(SERVICE_NAME, "HandlePatientReply", "KeepToolReply")
+SERVICE_ONLY = methods(SERVICE_NAME, "HandlePatientReply", "KeepToolReplies")
 # A tenant key issued without patient_phones sees every patient's phone masked, in every reply.
 PATIENT_PHONES = masking({reservation_pb2.Patient.DESCRIPTOR.full_name: "phone"})
 

@@ -1,10 +1,11 @@
-"""KeepToolReply: the gateway replicas' shared memory of tool-call answers.
+"""KeepToolReplies: the gateway replicas' shared memory of tool-call answers.
 
 Each gateway keeps answers in its own memory too; this is what makes a Vapi retry that lands on
 another replica get the same bytes. There is no lookup before a tool runs (a round trip on every
 tool call that changes something): a retry runs again, every change it asks for is answered from
 its idempotency key without being done twice, and keeping its answer hands back the first one.
-SQL is kept here with the RPC it serves.
+A gateway sends the answers that finished while its previous request was in flight together, so
+under load one round trip keeps many. SQL is kept here with the RPC it serves.
 """
 
 from __future__ import annotations
@@ -14,41 +15,58 @@ import grpc
 
 from booking.reservation.v1 import reservation_pb2 as pb
 from common.grpc_errors import invalid
-from services.reservation.checks import require
 
 MAX_KEY = 300
 MAX_REPLY = 65_536
+MAX_REPLIES = 500
 
-KEPT = "SELECT reply FROM reservation.tool_replies WHERE tenant_id = $1 AND reply_key = $2"
-# The first answer wins: a concurrent second keeper reads the first one back.
+# The first answer wins: an entry whose key is already kept gets the kept answer back. A key
+# kept by a concurrent transaction not visible to this snapshot comes back NULL: read again.
 KEEP = """
-WITH kept AS (
-    INSERT INTO reservation.tool_replies (tenant_id, reply_key, reply) VALUES ($1, $2, $3)
-    ON CONFLICT (tenant_id, reply_key) DO NOTHING RETURNING reply
+WITH asked AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS a(tenant_id, reply_key, reply, n)
+), kept AS (
+    INSERT INTO reservation.tool_replies (tenant_id, reply_key, reply)
+    SELECT tenant_id, reply_key, reply FROM asked ORDER BY n
+    ON CONFLICT (tenant_id, reply_key) DO NOTHING
+    RETURNING tenant_id, reply_key, reply
 )
-SELECT reply FROM kept
-UNION ALL
-SELECT reply FROM reservation.tool_replies WHERE tenant_id = $1 AND reply_key = $2
-LIMIT 1
+SELECT COALESCE(k.reply, t.reply) AS reply
+FROM asked a
+LEFT JOIN kept k ON k.tenant_id = a.tenant_id AND k.reply_key = a.reply_key
+LEFT JOIN reservation.tool_replies t ON t.tenant_id = a.tenant_id AND t.reply_key = a.reply_key
+ORDER BY a.n
 """
+KEPT = "SELECT reply FROM reservation.tool_replies WHERE tenant_id = $1 AND reply_key = $2"
 
 
 class ToolReplyRpcs:
     pool: asyncpg.Pool
 
-    async def KeepToolReply(
-        self, request: pb.KeepToolReplyRequest, context: grpc.aio.ServicerContext
-    ) -> pb.KeepToolReplyResponse:
-        await _check(context, request.tenant_id, request.key)
-        if len(request.reply) > MAX_REPLY:
-            await invalid(context, f"reply: longer than {MAX_REPLY} characters")
-        kept = await self.pool.fetchval(KEEP, request.tenant_id, request.key, request.reply)
-        if kept is None:  # the first keeper's row is not visible to this snapshot yet: read again
-            kept = await self.pool.fetchval(KEPT, request.tenant_id, request.key)
-        return pb.KeepToolReplyResponse(reply=kept if kept is not None else request.reply)
+    async def KeepToolReplies(
+        self, request: pb.KeepToolRepliesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.KeepToolRepliesResponse:
+        await _check(context, request)
+        asked = request.replies
+        rows = await self.pool.fetch(
+            KEEP, [r.tenant_id for r in asked], [r.key for r in asked], [r.reply for r in asked]
+        )
+        replies: list[str] = []
+        for entry, row in zip(asked, rows, strict=True):
+            kept = row["reply"]
+            if kept is None:  # the first keeper's row is not visible to that snapshot yet
+                kept = await self.pool.fetchval(KEPT, entry.tenant_id, entry.key)
+            replies.append(kept if kept is not None else entry.reply)
+        return pb.KeepToolRepliesResponse(replies=replies)
 
 
-async def _check(context: grpc.aio.ServicerContext, tenant_id: str, key: str) -> None:
-    await require(context, tenant_id=tenant_id, key=key)
-    if len(key) > MAX_KEY:
-        await invalid(context, f"key: longer than {MAX_KEY} characters")
+async def _check(context: grpc.aio.ServicerContext, request: pb.KeepToolRepliesRequest) -> None:
+    if not 1 <= len(request.replies) <= MAX_REPLIES:
+        await invalid(context, f"replies: between 1 and {MAX_REPLIES} required")
+    for n, entry in enumerate(request.replies):
+        if not entry.tenant_id:
+            await invalid(context, f"replies[{n}].tenant_id is required")
+        if not entry.key or len(entry.key) > MAX_KEY:
+            await invalid(context, f"replies[{n}].key: 1 to {MAX_KEY} characters required")
+        if len(entry.reply) > MAX_REPLY:
+            await invalid(context, f"replies[{n}].reply: longer than {MAX_REPLY} characters")

@@ -4,9 +4,14 @@ and causes nothing twice."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
+import grpc
+import pytest
+from prometheus_client import REGISTRY
 
+from booking.reservation.v1 import reservation_pb2 as rpb
 from tests.conftest import Clock, Stack
 from tests.functional.vapi_client import call_tool, gateway_client, load_demo
 
@@ -75,3 +80,73 @@ async def test_a_retried_wrong_code_on_the_other_replica_uses_one_attempt(
         again = await call_tool(second, "verify_otp", {"code": wrong}, tool_call_id="tc-3")
     assert answer["ok"] is False and again == answer
     assert await pool.fetchval("SELECT attempts FROM reservation.otp_codes") == 1
+
+
+def keep_requests() -> float:
+    labels = {"grpc_service": "booking.reservation.v1.ReservationService", "grpc_method": "KeepToolReplies",
+              "grpc_code": "OK"}  # fmt: skip
+    return REGISTRY.get_sample_value("grpc_server_handled_total", labels) or 0.0
+
+
+async def test_answers_finished_together_are_kept_in_fewer_requests(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    """Thirty calls each asking for a time at once: every answer is kept, each as it was given,
+    and answers that finished while a keep request was in flight went together in the next one."""
+    await load_demo(stack, clock)
+    before = keep_requests()
+    async with gateway_client(stack, clock) as gateway:
+        answers = await asyncio.gather(*(
+            call_tool(gateway, "reserve_slot", {"start": f"2026-11-{24 + n // 10}T{9 + n % 10}:00"},
+                      tool_call_id="tc-1", call_id=f"call-{n}")
+            for n in range(30)
+        ))  # fmt: skip
+    rows = await pool.fetch("SELECT reply_key, reply FROM reservation.tool_replies")
+    kept = {row["reply_key"]: json.loads(row["reply"]) for row in rows}
+    assert kept == {f"call-{n}:tc-1": answers[n] for n in range(30)}
+    sent = keep_requests() - before
+    print(f"30 answers kept in {sent:.0f} requests")
+    assert 1 <= sent < 30
+
+
+async def test_keeping_hands_back_the_first_answer_in_order(stack: Stack, pool: asyncpg.Pool) -> None:
+    def entry(key: str, reply: str, tenant: str = "acme") -> rpb.ToolReply:
+        return rpb.ToolReply(tenant_id=tenant, key=key, reply=reply)
+
+    keep = stack.reservation_stub.KeepToolReplies
+    first = await keep(rpb.KeepToolRepliesRequest(replies=[entry("c:1", "one"), entry("c:2", "two")]))
+    assert list(first.replies) == ["one", "two"]
+    # A later answer for a kept key gets the first back; a new key, or another tenant's, its own.
+    again = await keep(rpb.KeepToolRepliesRequest(
+        replies=[entry("c:3", "three"), entry("c:1", "uno"), entry("c:1", "un", tenant="other")]
+    ))  # fmt: skip
+    assert list(again.replies) == ["three", "one", "un"]
+    # Twenty keepers of one key at once: one answer wins, everybody gets it.
+    raced = await asyncio.gather(
+        *(keep(rpb.KeepToolRepliesRequest(replies=[entry("c:9", f"r{n}")])) for n in range(20))
+    )
+    assert len({reply.replies[0] for reply in raced}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM reservation.tool_replies") == 5
+
+
+@pytest.mark.parametrize(
+    ("replies", "field"),
+    [
+        ([], "replies"),
+        ([rpb.ToolReply(tenant_id="acme", key="", reply="x")], "replies[0].key"),
+        (
+            [rpb.ToolReply(tenant_id="acme", key="k", reply="x"), rpb.ToolReply(key="k", reply="x")],
+            "replies[1].tenant_id",
+        ),
+        ([rpb.ToolReply(tenant_id="acme", key="k" * 301, reply="x")], "replies[0].key"),
+        ([rpb.ToolReply(tenant_id="acme", key="k", reply="x" * 65_537)], "replies[0].reply"),
+    ],
+)
+async def test_keeping_a_bad_answer_names_the_field(
+    stack: Stack, pool: asyncpg.Pool, replies: list[rpb.ToolReply], field: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stack.reservation_stub.KeepToolReplies(rpb.KeepToolRepliesRequest(replies=replies))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (error.value.details() or "").startswith(field)
+    assert await pool.fetchval("SELECT count(*) FROM reservation.tool_replies") == 0

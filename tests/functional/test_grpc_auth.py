@@ -35,7 +35,7 @@ SERVICE_ONLY = {
         "CreateStaffAccount", "ListStaffAccounts", "RemoveStaffAccount", "VerifyStaffPassword",
     },
     "NotificationService": {"EnqueueSms", "RecordDeliveryStatus", "RecordInboundSms", "ListDevTexts"},
-    "ReservationService": {"HandlePatientReply", "KeepToolReply"},
+    "ReservationService": {"HandlePatientReply", "KeepToolReplies"},
 }  # fmt: skip
 REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 METHODS = [(name, method) for name, service in SERVICES.items() for method in service.methods]
