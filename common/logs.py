@@ -9,6 +9,7 @@ id made inside a trace is its trace id: one id finds the call's log lines and it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -69,8 +70,56 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class CoalescingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Lines logged while the event loop runs one round of callbacks go out together in one write
+    when that round ends: under load, a system call (and a wake-up of whatever reads the stream)
+    per round instead of per line — the access lines were a tenth of a service's CPU. A line is
+    never held past the loop round that logged it; without a running loop (start-up, other
+    threads, exit) it is written at once, after any still waiting."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._waiting: list[str] = []
+        self._flushing_on: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:  # called under self.lock (Handler.handle)
+        try:
+            self._waiting.append(self.format(record) + self.terminator)
+        except Exception:  # logging never raises into the caller
+            self.handleError(record)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write_waiting()
+            return
+        if self._flushing_on is not loop:
+            self._flushing_on = loop
+            loop.call_soon(self._end_of_round, loop)
+
+    def _end_of_round(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if self._flushing_on is loop:
+                self._flushing_on = None
+            self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        if not self._waiting:
+            return
+        text = "".join(self._waiting)
+        self._waiting.clear()
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken stdout must not stop the service
+            self.stream.write(text)
+            self.stream.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write_waiting()
+        super().flush()
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    handler = CoalescingStreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]

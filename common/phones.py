@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
+# Parsing a number costs tens of microseconds and every tool call of a phone call parses the same
+# caller id again: the pure lookups below remember their last answers (bounded; process memory only).
+PARSED_NUMBERS = 4096
 
+
+@functools.lru_cache(maxsize=PARSED_NUMBERS)
 def to_e164(text: str, region: str | None = None) -> str | None:
     """E.164 for a valid number, else None. `region` reads numbers given without a country code."""
     try:
@@ -30,6 +37,7 @@ TEXTABLE_TYPES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=PARSED_NUMBERS)
 def region_of(e164: str) -> str:
     """The ISO 3166 region of an E.164 number ("" when unknown)."""
     try:
@@ -38,6 +46,7 @@ def region_of(e164: str) -> str:
         return ""
 
 
+@functools.lru_cache(maxsize=PARSED_NUMBERS)
 def can_receive_sms(e164: str) -> bool:
     """Whether the number's type can receive a text (see TEXTABLE_TYPES)."""
     try:
