@@ -54,7 +54,7 @@ class MessageRelay(LeasedRelay[ClaimedMessage]):
         return len(items)
 
     async def _send(self, message: ClaimedMessage) -> None:
-        if await self.repository.is_opted_out(message.tenant_id, message.to_phone):  # STOP came after queueing
+        if message.opted_out:  # STOP came after queueing
             await self._settle(message, "SUPPRESSED", None, SendResult(Outcome.PERMANENT, error_message="opted out"))
             return
         result = await self._find_or_send(message)

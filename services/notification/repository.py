@@ -47,6 +47,7 @@ class ClaimedMessage:
     # between handing the text to Twilio and recording it.
     settled: int = 0
     created_at: datetime | None = None
+    opted_out: bool = False  # as the claim read it, just before sending
 
     @property
     def uncertain(self) -> bool:
@@ -60,7 +61,9 @@ MESSAGE_QUEUE = Queue(
     due="status = 'QUEUED' AND next_attempt_at <= $1",
     returning="t.tenant_id, t.message_id::text AS message_id, t.kind, t.to_phone, t.body, t.attempts, "
     "(SELECT count(*) FROM notification.message_attempts a"
-    " WHERE a.tenant_id = t.tenant_id AND a.message_id = t.message_id)::int AS settled, t.created_at",
+    " WHERE a.tenant_id = t.tenant_id AND a.message_id = t.message_id)::int AS settled, t.created_at, "
+    "COALESCE((SELECT o.opted_out FROM notification.opt_outs o"
+    " WHERE o.tenant_id = t.tenant_id AND o.phone = t.to_phone), false) AS opted_out",
 )
 
 
@@ -87,39 +90,33 @@ class NotificationRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def is_opted_out(self, tenant_id: str, phone: str, conn: Connection | None = None) -> bool:
-        return bool(
-            await (conn or self.pool).fetchval(
-                "SELECT opted_out FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $2", tenant_id, phone
-            )
-        )
-
     async def enqueue(
         self, tenant_id: str, dedupe_key: str, kind: str, to_phone: str, body: str, segments: int
     ) -> tuple[MessageRow, bool]:
         """Store a message once per dedupe key; SUPPRESSED at once when the number opted out.
 
         Returns (message, created)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            status = "SUPPRESSED" if await self.is_opted_out(tenant_id, to_phone, conn) else "QUEUED"
-            row = await conn.fetchrow(
-                f"""
-                INSERT INTO notification.messages (tenant_id, dedupe_key, kind, to_phone, body, segments, status)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
-                ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-                RETURNING {COLUMNS}
-                """,  # noqa: S608 - fixed columns
-                tenant_id, dedupe_key, kind, to_phone, body, segments, status,
-            )  # fmt: skip
-            if row is not None:
-                return MessageRow(**dict(row)), True
-            existing = await conn.fetchrow(
-                f"SELECT {COLUMNS} FROM notification.messages WHERE tenant_id = $1 AND dedupe_key = $2",  # noqa: S608
-                tenant_id,
-                dedupe_key,
-            )
-            assert existing is not None
-            return MessageRow(**dict(existing)), False
+        # One statement, no transaction around it: the opt-out is read as the row is written.
+        row = await self.pool.fetchrow(
+            f"""
+            INSERT INTO notification.messages (tenant_id, dedupe_key, kind, to_phone, body, segments, status)
+            VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN EXISTS (
+                SELECT 1 FROM notification.opt_outs WHERE tenant_id = $1 AND phone = $4 AND opted_out
+            ) THEN 'SUPPRESSED' ELSE 'QUEUED' END)
+            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+            RETURNING {COLUMNS}
+            """,  # noqa: S608 - fixed columns
+            tenant_id, dedupe_key, kind, to_phone, body, segments,
+        )  # fmt: skip
+        if row is not None:
+            return MessageRow(**dict(row)), True
+        existing = await self.pool.fetchrow(
+            f"SELECT {COLUMNS} FROM notification.messages WHERE tenant_id = $1 AND dedupe_key = $2",  # noqa: S608
+            tenant_id,
+            dedupe_key,
+        )
+        assert existing is not None
+        return MessageRow(**dict(existing)), False
 
     async def get(self, tenant_id: str, message_id: str) -> MessageRow | None:
         row = await self.pool.fetchrow(
@@ -178,31 +175,28 @@ class NotificationRepository:
 
     async def settle(self, tenant_id: str, message_id: str, attempt: int, token: str, outcome: Settlement) -> None:
         """Record one send attempt and move the message on, if `token`'s worker still holds it."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                """
+        # One statement (the attempt and the message's new state), so no transaction around two.
+        await self.pool.execute(
+            """
+            WITH attempt AS (
                 INSERT INTO notification.message_attempts
                     (tenant_id, message_id, attempt, at, outcome, http_status, error_code, error_message)
-                VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8)
+                VALUES ($1, $2::uuid, $11, $5, $12, $13, $8, $9)
                 ON CONFLICT DO NOTHING
-                """,
-                tenant_id, message_id, attempt, outcome.at, outcome.outcome,
-                outcome.http_status, outcome.error_code, outcome.error_message,
-            )  # fmt: skip
-            await conn.execute(
-                """
-                UPDATE notification.messages SET
-                    status = $4, claimed_until = NULL, updated_at = $5,
-                    next_attempt_at = COALESCE($6, next_attempt_at),
-                    provider_sid = CASE WHEN $7 = '' THEN provider_sid ELSE $7 END,
-                    error_code = $8, error_message = $9,
-                    sent_at = CASE WHEN $4 = 'SENT' THEN $5 ELSE sent_at END,
-                    body = CASE WHEN $10 THEN regexp_replace(body, '[0-9]{4,8}', '******', 'g') ELSE body END
-                WHERE tenant_id = $1 AND message_id = $2::uuid AND claimed_by = $3
-                """,
-                tenant_id, message_id, token, outcome.status, outcome.at, outcome.next_attempt_at,
-                outcome.provider_sid, outcome.error_code, outcome.error_message, outcome.scrub_codes,
-            )  # fmt: skip
+            )
+            UPDATE notification.messages SET
+                status = $4, claimed_until = NULL, updated_at = $5,
+                next_attempt_at = COALESCE($6, next_attempt_at),
+                provider_sid = CASE WHEN $7 = '' THEN provider_sid ELSE $7 END,
+                error_code = $8, error_message = $9,
+                sent_at = CASE WHEN $4 = 'SENT' THEN $5 ELSE sent_at END,
+                body = CASE WHEN $10 THEN regexp_replace(body, '[0-9]{4,8}', '******', 'g') ELSE body END
+            WHERE tenant_id = $1 AND message_id = $2::uuid AND claimed_by = $3
+            """,
+            tenant_id, message_id, token, outcome.status, outcome.at, outcome.next_attempt_at,
+            outcome.provider_sid, outcome.error_code, outcome.error_message, outcome.scrub_codes,
+            attempt, outcome.outcome, outcome.http_status,
+        )  # fmt: skip
 
     async def opt_out_state(self, tenant_id: str, phone: str) -> tuple[bool, datetime | None]:
         row = await self.pool.fetchrow(

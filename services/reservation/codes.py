@@ -103,8 +103,7 @@ class OneTimeCodes:
     async def _write(self, conn: Connection, request: pb.SendOtpRequest, phone: str, rules: Rules) -> Written:
         tenant_id, key, now = request.tenant_id, request.idempotency_key, self.clock()
         if key:
-            await self.repository.lock_key(conn, tenant_id, key)
-            state = await self.codes.key_state(conn, tenant_id, key)
+            state = await self.codes.claim_key(conn, tenant_id, key)
             if state is not None and state.method != SEND_OTP:
                 raise ValueError(f"idempotency_key was already used for {state.method}")
             if state is not None and not state.pending:
@@ -166,7 +165,10 @@ class OneTimeCodes:
             if key:
                 await self.codes.settle_key(conn, tenant_id, key, written.reply.SerializeToString() if taken else None)
 
-        await self.repository.transaction(settle)
+        if not taken:
+            await self.repository.transaction(settle)
+        elif key:  # one statement: no transaction around it
+            await self.codes.settle_key(self.repository.pool, tenant_id, key, written.reply.SerializeToString())
         if taken:
             return written.reply
         if enqueued is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
+
 from common.db import Connection
 from services.reservation.text_limits import SentCounts
 
@@ -78,16 +80,14 @@ class OtpRepository:
         conn: Connection, tenant_id: str, phone: str, call_id: str, code_hash: bytes, salt: bytes,
         now: datetime, expires_at: datetime,
     ) -> str:  # fmt: skip
-        # A new code replaces the older ones for this phone and call.
-        await conn.execute(
-            "UPDATE reservation.otp_codes SET superseded = true "
-            "WHERE tenant_id = $1 AND phone = $2 AND call_id = $3 AND NOT superseded AND verified_at IS NULL",
-            tenant_id,
-            phone,
-            call_id,
-        )
+        # A new code replaces the older ones for this phone and call (one statement: the update
+        # cannot see the row inserted beside it).
         value = await conn.fetchval(
             """
+            WITH superseded AS (
+                UPDATE reservation.otp_codes SET superseded = true
+                WHERE tenant_id = $1 AND phone = $2 AND call_id = $3 AND NOT superseded AND verified_at IS NULL
+            )
             INSERT INTO reservation.otp_codes (tenant_id, phone, call_id, code_hash, salt, created_at, expires_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING otp_id::text
             """,
@@ -165,15 +165,16 @@ class OtpRepository:
 
     # --- SendOtp's idempotency keys ----------------------------------------------------------
     @staticmethod
-    async def key_state(conn: Connection, tenant_id: str, key: str) -> KeyState | None:
+    async def claim_key(conn: Connection, tenant_id: str, key: str) -> KeyState | None:
+        """Take the key's lock (held until commit; as ReservationRepository.lock_key) and read
+        what it holds, in one round trip (migration 0019)."""
         row = await conn.fetchrow(
-            "SELECT method, response, created_at < now() - make_interval(secs => $3) AS abandoned "
-            "FROM reservation.idempotency_keys WHERE tenant_id = $1 AND idempotency_key = $2",
+            "SELECT method, response, abandoned FROM reservation.claim_send_key($1, $2, $3)",
             tenant_id,
             key,
             PENDING_ABANDONED_SECONDS,
         )
-        if row is None:
+        if row is None or row["method"] is None:
             return None
         return KeyState(row["method"], bytes(row["response"]), bool(row["abandoned"]))
 
@@ -190,7 +191,7 @@ class OtpRepository:
         )
 
     @staticmethod
-    async def settle_key(conn: Connection, tenant_id: str, key: str, response: bytes | None) -> None:
+    async def settle_key(conn: Connection | asyncpg.Pool, tenant_id: str, key: str, response: bytes | None) -> None:
         """Keep the reply of a code notification took; forget a failed attempt so a repeat runs again."""
         if response:
             await conn.execute(
