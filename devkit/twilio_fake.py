@@ -26,6 +26,7 @@ class FakeTwilio:
     accepted: list[dict[str, str]] = field(default_factory=list)  # requests answered 201
     by_phone: dict[str, list[str]] = field(default_factory=dict)  # bodies per recipient, in order
     sent: list[dict[str, str]] = field(default_factory=list)  # what GET Messages.json lists, oldest first
+    list_requests: int = 0  # GET Messages.json pages served
 
     async def messages(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -49,13 +50,20 @@ class FakeTwilio:
         return web.json_response(message, status=201)
 
     async def list_messages(self, request: web.Request) -> web.Response:
-        """GET Messages.json?To=…: one page, newest first (Twilio's paging fields, no next page)."""
+        """GET Messages.json?To=…&PageSize=…&Page=…: newest first, a page at a time, with Twilio's
+        paging fields (next_page_uri while more remain)."""
         to = request.query.get("To", "")
         found = [m for m in reversed(self.sent) if not to or m["to"] == to]
         size = int(request.query.get("PageSize", "50"))
-        return web.json_response(
-            {"messages": found[:size], "page": 0, "page_size": size, "uri": request.path_qs, "next_page_uri": None}
-        )
+        page = int(request.query.get("Page", "0"))
+        self.list_requests += 1
+        following = None
+        if (page + 1) * size < len(found):
+            following = request.url.with_query({**request.query, "Page": str(page + 1), "PageSize": str(size)})
+        return web.json_response({
+            "messages": found[page * size : (page + 1) * size], "page": page, "page_size": size,
+            "uri": request.path_qs, "next_page_uri": following.path_qs if following else None,
+        })  # fmt: skip
 
     def bodies_to(self, phone: str) -> list[str]:
         """Bodies Twilio accepted for this number."""

@@ -63,8 +63,11 @@ class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         return await super().request(method, url, **kwargs)
 
 
-# How many of a number's latest messages are compared when an earlier attempt's outcome is unknown.
-RECENT = 20
+# When an earlier attempt's outcome is unknown, the number's messages are read newest first, a
+# page at a time, back to when ours was made (a busy number may have had many texts since: its
+# lease ran out first), and never more than LOOKBACK of them.
+PAGE_SIZE = 50
+LOOKBACK = 1000
 # Twilio's clock and ours differ a little: a message it dates slightly before ours was made counts.
 CLOCK_SKEW = timedelta(minutes=1)
 
@@ -111,13 +114,20 @@ class TwilioSender:
         return SendResult(Outcome.SENT, provider_sid=str(message.sid), http_status=201)
 
     async def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
+        """Ids of messages with this body Twilio took for `to` since `since`, oldest first."""
+        early = since - CLOCK_SKEW
+        same: list[str] = []
         try:
-            recent = await asyncio.wait_for(self.client.messages.list_async(to=to, limit=RECENT), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                messages = await self.client.messages.stream_async(to=to, limit=LOOKBACK, page_size=PAGE_SIZE)
+                async for message in messages:  # newest first
+                    if message.date_created is not None and message.date_created < early:
+                        break
+                    if message.body == body:
+                        same.append(str(message.sid))
         except (TwilioException, TimeoutError, aiohttp.ClientError, OSError):
             return []  # cannot tell: the caller sends (at least once beats never)
-        early = since - CLOCK_SKEW
-        same = [m for m in recent if m.body == body and (m.date_created is None or m.date_created >= early)]
-        return [str(m.sid) for m in reversed(same)]  # Twilio lists newest first
+        return same[::-1]
 
     async def close(self) -> None:
         await self.http.close()

@@ -239,3 +239,34 @@ async def test_delivery_status_never_moves_backwards(
         pb.RecordDeliveryStatusRequest(provider_sid="SMnope", status="sent")
     )
     assert not unknown.found
+
+
+async def test_a_text_a_dead_worker_sent_is_found_behind_a_hundred_newer_ones_and_not_sent_again(
+    stack: Stack, pool: asyncpg.Pool, sender: TwilioSender, twilio: FakeTwilio, clock: Clock
+) -> None:
+    await enqueue(stack, "moved:1", body="Acme Dental: your visit moved to Friday")
+    dead = relay(pool, sender, clock)
+    [claimed] = await dead.claim()  # the worker took it, Twilio accepted it, then the worker was killed
+    first = await sender.send(claimed.to_phone, claimed.body)
+    for n in range(120):  # the number kept getting texts while the dead worker's lease ran
+        await sender.send(TO, f"Acme Dental: reminder {n}")
+    clock.advance(seconds=61)
+    pages_before = twilio.list_requests
+    assert await relay(pool, sender, clock).run_once() == 1
+    assert len(twilio.accepted) == 121  # found in Twilio's list, not sent a second time
+    assert twilio.list_requests - pages_before == 3  # 121 messages, 50 a page, newest first
+    row = await pool.fetchrow("SELECT status, provider_sid FROM notification.messages")
+    assert row is not None and (row["status"], row["provider_sid"]) == ("SENT", first.provider_sid)
+
+
+async def test_a_claimed_text_twilio_never_got_is_sent_when_the_lease_ends(
+    stack: Stack, pool: asyncpg.Pool, sender: TwilioSender, twilio: FakeTwilio, clock: Clock
+) -> None:
+    await enqueue(stack, "moved:1", body="Acme Dental: your visit moved to Friday")
+    await relay(pool, sender, clock).claim()  # killed before sending anything
+    await sender.send(TO, "Acme Dental: your visit moved to Friday")  # the same words, another message's
+    await pool.execute("UPDATE notification.messages SET created_at = now() + interval '5 minutes'")
+    clock.advance(seconds=61)
+    assert await relay(pool, sender, clock).run_once() == 1
+    assert len(twilio.accepted) == 2  # the older identical text was not this message's
+    assert await status_of(pool, "moved:1") == "SENT"
