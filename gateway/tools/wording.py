@@ -24,10 +24,11 @@ def when(ctx: ToolContext, stamp: Timestamp) -> str:
 
 
 def slot_data(ctx: ToolContext, slot: cpb.Slot) -> dict[str, str]:
+    start = local(ctx, slot.start)  # once: a reply lists up to ten slots
     return {
         "slot_id": slot.slot_id,
-        "start": local(ctx, slot.start).isoformat(),
-        "when": when(ctx, slot.start),
+        "start": start.isoformat(),
+        "when": speech.moment_phrase(start, ctx.today, ctx.language),
         "provider": slot.provider_spoken_name,
         "provider_id": slot.provider_id,
         "service_id": slot.service_id,
