@@ -117,15 +117,21 @@ class OneTimeCodes:
             phone = found
         refusal = text_limits.phone_refusal(phone, list(rules.sms_countries), rules.default_region)
         if refusal is None:
-            refusal = await self._over_limit(conn, tenant_id, phone, request.call_id, rules, now)
+            refusal = await self._over_limit(conn, tenant_id, phone, request.call_id, now)
         if refusal is not None:
             return Written(pb.SendOtpResponse(failure=failure(refusal)))
+        clinic = rules.rules
+        budget = clinic.max_codes_per_hour if clinic.HasField("max_codes_per_hour") else DEFAULT_CODES_PER_HOUR
         code, salt, expires_at = otp.new_code(), otp.new_salt(), policy.code_expiry(now)
-        otp_id = await self.codes.insert_code(
-            conn, tenant_id, phone, request.call_id, otp.digest(code, salt), salt, now, expires_at
-        )
-        if key:
-            await self.codes.mark_pending(conn, tenant_id, key)
+        # The clinic's lock last, and only around this: its sends wait for each other one round trip.
+        spent, otp_id = await self.codes.insert_within_budget(
+            conn, tenant_id, phone, request.call_id, otp.digest(code, salt), salt, now, expires_at,
+            budget, text_limits.budget_window_start(now), key,
+        )  # fmt: skip
+        if otp_id is None:  # the clinic's budget is spent
+            spent_refusal = text_limits.budget_refusal(spent, budget)
+            assert spent_refusal is not None
+            return Written(pb.SendOtpResponse(failure=failure(spent_refusal)))
         reply = pb.SendOtpResponse(sent=True, expires_at=timestamp(expires_at), phone_tail=_tail(phone))
         return Written(reply, phone, otp_id, code)
 
@@ -136,18 +142,15 @@ class OneTimeCodes:
         return row.patient_phone or NO_PHONE_ON_APPOINTMENT
 
     async def _over_limit(
-        self, conn: Connection, tenant_id: str, phone: str, call_id: str, rules: Rules, now: datetime
+        self, conn: Connection, tenant_id: str, phone: str, call_id: str, now: datetime
     ) -> Refusal | None:
-        """Count under the clinic's, the call's and the phone's locks (always in this order, so
-        concurrent sends never wait for each other in a circle) and apply the limits."""
+        """Count under the call's and the phone's locks (always in this order, and before the
+        clinic's, so concurrent sends never wait for each other in a circle) and apply their limits."""
         call_lock = [(tenant_id, "otp-call", call_id)] if call_id else []
-        await self.codes.lock_keys(conn, (tenant_id, "otp-tenant"), *call_lock, (tenant_id, "otp", phone))
-        counts = await self.codes.sent_counts(
-            conn, tenant_id, phone, call_id, policy.send_window_start(now), text_limits.budget_window_start(now)
+        counts = await self.codes.lock_and_count(
+            conn, [*call_lock, (tenant_id, "otp", phone)], tenant_id, phone, call_id, policy.send_window_start(now)
         )
-        clinic = rules.rules
-        budget = clinic.max_codes_per_hour if clinic.HasField("max_codes_per_hour") else DEFAULT_CODES_PER_HOUR
-        return text_limits.send_refusal(phone, call_id, counts, budget)
+        return text_limits.send_refusal(phone, call_id, counts)
 
     async def _hand_off(self, request: pb.SendOtpRequest, written: Written, clinic_name: str) -> pb.SendOtpResponse:
         """The code travels straight to notification, never through our outbox (which would keep

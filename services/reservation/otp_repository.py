@@ -1,9 +1,11 @@
 """SQL for one-time codes (reservation.otp_codes) and SendOtp's idempotency records. No gRPC here.
 
-Sends are serialised by the caller's advisory locks (per clinic, call and phone, see
-ReservationRepository.lock_key) while they count and write; a code row is locked while it is
-checked, so concurrent right answers consume it once. A SendOtp key is first recorded as pending
-(an empty response) and given its reply only after notification took the code.
+Sends are serialised by advisory locks (see ReservationRepository.lock_key): the call's and the
+phone's while their limits are counted, then the clinic's, taken last, while its budget is
+counted and the code written (migration 0020: the clinic's sends wait for each other for one
+round trip and a commit only). A code row is locked while it is checked, so concurrent right
+answers consume it once. A SendOtp key is first recorded as pending (an empty response) and given
+its reply only after notification took the code.
 """
 
 from __future__ import annotations
@@ -48,52 +50,33 @@ class OtpCode:
 
 class OtpRepository:
     @staticmethod
-    async def lock_keys(conn: Connection, *keys: tuple[str, ...]) -> None:
-        """ReservationRepository.lock_key for each key, in this order, in one round trip."""
-        await conn.execute("SELECT reservation.lock_keys($1::text[])", ["\x1f".join(parts) for parts in keys])
-
-    @staticmethod
-    async def sent_counts(
-        conn: Connection, tenant_id: str, phone: str, call_id: str, phone_since: datetime, budget_since: datetime
+    async def lock_and_count(
+        conn: Connection, keys: list[tuple[str, ...]], tenant_id: str, phone: str, call_id: str, phone_since: datetime
     ) -> SentCounts:
-        """The codes texted (handed to notification, or being handed) that the limits count."""
+        """Take `keys`' locks (as ReservationRepository.lock_key, in this order; held until commit)
+        and count the codes the call's and the phone's limits look at, in one round trip."""
         row = await conn.fetchrow(
-            """
-            SELECT count(*) FILTER (WHERE phone = $2 AND created_at > $4) AS to_phone,
-                   count(*) FILTER (WHERE $3 <> '' AND call_id = $3) AS in_call,
-                   array_agg(DISTINCT phone) FILTER (WHERE $3 <> '' AND call_id = $3) AS call_numbers,
-                   count(*) FILTER (WHERE created_at > $5) AS in_budget_window
-            FROM reservation.otp_codes
-            WHERE tenant_id = $1 AND NOT handoff_failed
-              AND (phone = $2 OR ($3 <> '' AND call_id = $3) OR created_at > $5)
-            """,
-            tenant_id, phone, call_id, phone_since, budget_since,
+            "SELECT to_phone, in_call, call_numbers FROM reservation.lock_and_count_sends($1::text[], $2, $3, $4, $5)",
+            ["\x1f".join(parts) for parts in keys], tenant_id, phone, call_id, phone_since,
         )  # fmt: skip
         assert row is not None
-        return SentCounts(
-            to_phone=int(row["to_phone"]), in_call=int(row["in_call"]),
-            call_numbers=frozenset(row["call_numbers"] or ()), in_budget_window=int(row["in_budget_window"]),
-        )  # fmt: skip
+        numbers = frozenset(row["call_numbers"] or ())
+        return SentCounts(to_phone=int(row["to_phone"]), in_call=int(row["in_call"]), call_numbers=numbers)
 
     @staticmethod
-    async def insert_code(
+    async def insert_within_budget(
         conn: Connection, tenant_id: str, phone: str, call_id: str, code_hash: bytes, salt: bytes,
-        now: datetime, expires_at: datetime,
-    ) -> str:  # fmt: skip
-        # A new code replaces the older ones for this phone and call (one statement: the update
-        # cannot see the row inserted beside it).
-        value = await conn.fetchval(
-            """
-            WITH superseded AS (
-                UPDATE reservation.otp_codes SET superseded = true
-                WHERE tenant_id = $1 AND phone = $2 AND call_id = $3 AND NOT superseded AND verified_at IS NULL
-            )
-            INSERT INTO reservation.otp_codes (tenant_id, phone, call_id, code_hash, salt, created_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING otp_id::text
-            """,
-            tenant_id, phone, call_id, code_hash, salt, now, expires_at,
+        now: datetime, expires_at: datetime, budget: int, budget_since: datetime, key: str,
+    ) -> tuple[int, str | None]:  # fmt: skip
+        """Under the clinic's lock (held until commit): the codes it texted since `budget_since`,
+        and — when fewer than `budget` — the new code (replacing older live ones of this phone and
+        call; the key, if any, marked in flight). Returns (codes spent, new code id or None)."""
+        row = await conn.fetchrow(
+            "SELECT spent, otp_id FROM reservation.insert_code_within_budget($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            tenant_id, phone, call_id, code_hash, salt, now, expires_at, budget, budget_since, key,
         )  # fmt: skip
-        return str(value)
+        assert row is not None
+        return int(row["spent"]), row["otp_id"]
 
     @staticmethod
     async def void_code(conn: Connection, tenant_id: str, otp_id: str) -> None:
@@ -177,18 +160,6 @@ class OtpRepository:
         if row is None or row["method"] is None:
             return None
         return KeyState(row["method"], bytes(row["response"]), bool(row["abandoned"]))
-
-    @staticmethod
-    async def mark_pending(conn: Connection, tenant_id: str, key: str) -> None:
-        """Record the key as in flight (or take over an abandoned attempt)."""
-        await conn.execute(
-            "INSERT INTO reservation.idempotency_keys (tenant_id, idempotency_key, method, response) "
-            "VALUES ($1, $2, $3, ''::bytea) ON CONFLICT (tenant_id, idempotency_key) "
-            "DO UPDATE SET response = ''::bytea, created_at = now()",
-            tenant_id,
-            key,
-            SEND_OTP,
-        )
 
     @staticmethod
     async def settle_key(conn: Connection | asyncpg.Pool, tenant_id: str, key: str, response: bytes | None) -> None:

@@ -1,6 +1,8 @@
 """Who may receive a one-time code, and how many: the abuse limits of SendOtp (SMS pumping), as
 functions of plain values. Pure: no clock, no I/O. Counts come from the SendOtp transaction,
-which holds the tenant's, the call's and the phone's advisory locks while it counts and writes.
+which holds the call's and the phone's advisory locks while it counts, then the clinic's while
+it counts the clinic's codes and writes the new one (the budget is enforced there, in the same
+round trip; `budget_refusal` words it).
 
 - a phone receives at most `otp.MAX_SENDS_PER_WINDOW` codes per `otp.SEND_WINDOW` (reason "");
 - a call texts at most MAX_NUMBERS_PER_CALL distinct numbers and MAX_CODES_PER_CALL codes;
@@ -30,7 +32,6 @@ class SentCounts:
     to_phone: int  # to this phone in the last otp.SEND_WINDOW
     in_call: int  # in this call
     call_numbers: frozenset[str]  # distinct numbers texted in this call
-    in_budget_window: int  # by this clinic in the last BUDGET_WINDOW
 
 
 def phone_refusal(phone: str, sms_regions: list[str], default_region: str) -> Refusal | None:
@@ -47,16 +48,22 @@ def budget_window_start(now: datetime) -> datetime:
     return now - BUDGET_WINDOW
 
 
-def send_refusal(phone: str, call_id: str, counts: SentCounts, hourly_budget: int) -> Refusal | None:
-    """Whether one more code may be texted to `phone` in `call_id` now; the clinic's budget first."""
-    if counts.in_budget_window >= hourly_budget:
-        return Refusal("OTP_SEND_LIMIT", "tenant_budget", limit=hourly_budget)
+def send_refusal(phone: str, call_id: str, counts: SentCounts) -> Refusal | None:
+    """Whether one more code may be texted to `phone` in `call_id` now, as far as the call's and
+    the phone's limits go (the clinic's budget is checked after them, see `budget_refusal`)."""
     if call_id and phone not in counts.call_numbers and len(counts.call_numbers) >= MAX_NUMBERS_PER_CALL:
         return Refusal("OTP_SEND_LIMIT", "per_call_numbers", limit=MAX_NUMBERS_PER_CALL)
     if call_id and counts.in_call >= MAX_CODES_PER_CALL:
         return Refusal("OTP_SEND_LIMIT", "per_call_codes", limit=MAX_CODES_PER_CALL)
     if counts.to_phone >= otp.MAX_SENDS_PER_WINDOW:
         return Refusal("OTP_SEND_LIMIT")
+    return None
+
+
+def budget_refusal(spent: int, hourly_budget: int) -> Refusal | None:
+    """Whether the clinic's codes of the last BUDGET_WINDOW leave room for one more (0 = none)."""
+    if spent >= hourly_budget:
+        return Refusal("OTP_SEND_LIMIT", "tenant_budget", limit=hourly_budget)
     return None
 
 

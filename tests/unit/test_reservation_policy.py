@@ -151,7 +151,7 @@ def test_whether_an_appointment_can_be_moved(new_service: str, starts_in: timede
 )
 def test_codes_sent_per_window(sent: int, refusal: Refusal | None) -> None:
     # The per-phone limit is one of the send limits in text_limits (with the per-call and clinic ones).
-    assert text_limits.send_refusal("+12125550001", "", SentCounts(sent, 0, frozenset(), 0), 60) == refusal
+    assert text_limits.send_refusal("+12125550001", "", SentCounts(sent, 0, frozenset())) == refusal
     assert policy.send_window_start(NOW) == NOW - timedelta(minutes=10)
     assert policy.code_expiry(NOW) == NOW + timedelta(minutes=10)
 

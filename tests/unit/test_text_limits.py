@@ -6,7 +6,7 @@ import pytest
 
 from common.phones import can_receive_sms, region_of
 from services.reservation.policy import Refusal
-from services.reservation.text_limits import SentCounts, booking_phone, phone_refusal, send_refusal
+from services.reservation.text_limits import SentCounts, booking_phone, budget_refusal, phone_refusal, send_refusal
 
 US_MOBILE_OR_FIXED = "+12125550042"
 CANADA = "+14165550100"
@@ -16,8 +16,8 @@ TOLL_FREE = "+18005550100"
 PREMIUM = "+19005550100"
 
 
-def counts(to_phone: int = 0, in_call: int = 0, numbers: tuple[str, ...] = (), budget: int = 0) -> SentCounts:
-    return SentCounts(to_phone=to_phone, in_call=in_call, call_numbers=frozenset(numbers), in_budget_window=budget)
+def counts(to_phone: int = 0, in_call: int = 0, numbers: tuple[str, ...] = ()) -> SentCounts:
+    return SentCounts(to_phone=to_phone, in_call=in_call, call_numbers=frozenset(numbers))
 
 
 @pytest.mark.parametrize(
@@ -43,28 +43,26 @@ def test_only_numbers_of_the_clinics_sms_regions_default_its_own_region() -> Non
 
 def test_a_call_texts_at_most_three_numbers_and_five_codes() -> None:
     three = ("+12125550001", "+12125550002", "+12125550003")
-    assert send_refusal("+12125550003", "c", counts(in_call=3, numbers=three), 60) is None
-    assert send_refusal("+12125550004", "c", counts(in_call=3, numbers=three), 60) == Refusal(
+    assert send_refusal("+12125550003", "c", counts(in_call=3, numbers=three)) is None
+    assert send_refusal("+12125550004", "c", counts(in_call=3, numbers=three)) == Refusal(
         "OTP_SEND_LIMIT", "per_call_numbers", 3
     )
-    assert send_refusal("+12125550001", "c", counts(in_call=5, numbers=three), 60) == Refusal(
+    assert send_refusal("+12125550001", "c", counts(in_call=5, numbers=three)) == Refusal(
         "OTP_SEND_LIMIT", "per_call_codes", 5
     )
     # Without a call there is no call to count.
-    assert send_refusal("+12125550004", "", counts(in_call=9, numbers=three), 60) is None
+    assert send_refusal("+12125550004", "", counts(in_call=9, numbers=three)) is None
 
 
-def test_the_clinic_budget_comes_first_and_zero_sends_none() -> None:
-    assert send_refusal(US_MOBILE_OR_FIXED, "c", counts(budget=59), 60) is None
-    assert send_refusal(US_MOBILE_OR_FIXED, "c", counts(budget=60, to_phone=5), 60) == Refusal(
-        "OTP_SEND_LIMIT", "tenant_budget", 60
-    )
-    assert send_refusal(US_MOBILE_OR_FIXED, "c", counts(), 0) == Refusal("OTP_SEND_LIMIT", "tenant_budget", 0)
+def test_the_clinic_budget_counts_every_caller_and_zero_sends_none() -> None:
+    assert budget_refusal(59, 60) is None
+    assert budget_refusal(60, 60) == Refusal("OTP_SEND_LIMIT", "tenant_budget", 60)
+    assert budget_refusal(0, 0) == Refusal("OTP_SEND_LIMIT", "tenant_budget", 0)
 
 
 def test_five_codes_per_phone_per_window_is_the_plain_send_limit() -> None:
-    assert send_refusal(US_MOBILE_OR_FIXED, "", counts(to_phone=4), 60) is None
-    assert send_refusal(US_MOBILE_OR_FIXED, "", counts(to_phone=5), 60) == Refusal("OTP_SEND_LIMIT")
+    assert send_refusal(US_MOBILE_OR_FIXED, "", counts(to_phone=4)) is None
+    assert send_refusal(US_MOBILE_OR_FIXED, "", counts(to_phone=5)) == Refusal("OTP_SEND_LIMIT")
 
 
 @pytest.mark.parametrize(
