@@ -19,7 +19,7 @@ from common.logs import mask_phone
 from common.phones import to_e164
 from gateway import tools, vapi
 from gateway.intake import BadJson, clean_text, decode
-from gateway.replies import READ_ONLY
+from gateway.replies import READ_ONLY, reply_key
 from gateway.speech import language_of
 from gateway.state import AUTH, BACKENDS, CLINICS, CLOCK, CONFIG, METRICS, REPLIES, SHARED_REPLIES
 
@@ -102,7 +102,7 @@ async def run_call(
 
     # Calls without an id (seed flat bodies, a function-call outside a call) are never deduplicated.
     # Keyed by the call too: a tool-call id is unique only within its call.
-    key = (tenant, f"{message.call_id}:{call.id}")
+    key = (tenant, reply_key(message.call_id, call.id))
     shared = request.app[SHARED_REPLIES] if call.id and call.name not in READ_ONLY else None
 
     async def run() -> tuple[str, bool]:
@@ -114,6 +114,9 @@ async def run_call(
         reply = result.to_json()
         if shared is not None and keep:
             reply = await shared.keep(*key, reply)  # another replica may have answered first
+        elif shared is not None and (kept := await shared.recall(*key)):
+            outcome = "replayed"  # a retry that cannot run now, answered by a replica before
+            return kept, True
         return reply, keep
 
     result = await request.app[REPLIES].get_or_run(key, run) if call.id else (await run())[0]

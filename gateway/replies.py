@@ -13,6 +13,7 @@ shared: a replayed read has nothing to repeat and is answered afresh.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ REPLY_CACHE_SECONDS = 3600.0
 REPLY_CACHE_SIZE = 20_000
 READ_ONLY = frozenset({"check_availability", "find_appointments"})
 KEEP_BATCH = 200  # answers per KeepToolReplies request (the service takes up to 500)
+MAX_KEY = 300  # the longest key reservation keeps
 
 log = logging.getLogger("gateway.replies")
 
@@ -59,6 +61,15 @@ class ReplyCache:
         return result
 
 
+def reply_key(call_id: str, tool_call_id: str) -> str:
+    """The key of one tool call's answer: call id + toolCallId (a tool-call id is unique only within
+    its call); a digest when that would be longer than reservation keeps (ids come from callers)."""
+    key = f"{call_id}:{tool_call_id}"
+    if len(key) <= MAX_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 class SharedReplies:
     """Answers kept by reservation for every gateway replica. Answers finished while a request is
     in flight wait and go together in the next one (no timer: alone, an answer goes at once;
@@ -75,8 +86,16 @@ class SharedReplies:
 
     async def keep(self, tenant: str, key: str, reply: str) -> str:
         """The answer kept for this key: `reply`, or the one another replica kept first."""
+        return await self._ask(reservation_pb2.ToolReply(tenant_id=tenant, key=key, reply=reply))
+
+    async def recall(self, tenant: str, key: str) -> str:
+        """The answer kept for this key ("" when none): only for a call that could not be answered,
+        in case another replica answered it before."""
+        return await self._ask(reservation_pb2.ToolReply(tenant_id=tenant, key=key))
+
+    async def _ask(self, entry: reservation_pb2.ToolReply) -> str:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._waiting.append((reservation_pb2.ToolReply(tenant_id=tenant, key=key, reply=reply), future))
+        self._waiting.append((entry, future))
         if self._sender is None or self._sender.done():
             self._sender = detached_task(self._send_waiting(), name="keep tool replies")
         return await asyncio.shield(future)  # a caller that goes away does not cancel the others
@@ -84,14 +103,18 @@ class SharedReplies:
     async def _send_waiting(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[: self._batch], self._waiting[self._batch :]
+            answers = [entry.reply for entry, _ in batch]  # each its own, unless reservation says
             try:
                 kept: reservation_pb2.KeepToolRepliesResponse = await self._reservation().KeepToolReplies(
                     reservation_pb2.KeepToolRepliesRequest(replies=[entry for entry, _ in batch]), timeout=LOOKUP
                 )
-                answers = list(kept.replies)
+                if len(kept.replies) == len(batch):
+                    answers = list(kept.replies)
             except grpc.aio.AioRpcError as error:
                 log.warning("shared replies unavailable", extra={"code": error.code().name, "replies": len(batch)})
-                answers = [entry.reply for entry, _ in batch]
-            for (_, future), answer in zip(batch, answers, strict=True):
-                if not future.done():
-                    future.set_result(answer)
+            except Exception:  # a closed channel at shutdown, anything: no caller may wait forever
+                log.exception("shared replies failed", extra={"replies": len(batch)})
+            finally:
+                for (_, future), answer in zip(batch, answers, strict=True):
+                    if not future.done():
+                        future.set_result(answer)

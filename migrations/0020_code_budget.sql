@@ -25,7 +25,8 @@ BEGIN
 END;
 $$;
 
--- The clinic's lock (as ReservationRepository.lock_key(tenant, 'otp-tenant')), its codes since
+-- The clinic's lock (as ReservationRepository.lock_key(tenant, 'otp', 'budget'): two parts, so no
+-- idempotency key — one part, never a control character — can name the same lock), its codes since
 -- p_budget_since, and — when fewer than p_budget — the new code: older live codes of this phone
 -- and call superseded, the code inserted, the idempotency key (if any) marked in flight. Returns
 -- the codes already spent and the new code's id (NULL when the budget is spent).
@@ -36,7 +37,7 @@ CREATE FUNCTION reservation.insert_code_within_budget(
 )
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant || chr(31) || 'otp-tenant', 0));
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant || chr(31) || 'otp' || chr(31) || 'budget', 0));
     SELECT count(*) INTO spent FROM reservation.otp_codes c
     WHERE c.tenant_id = p_tenant AND NOT c.handoff_failed AND c.created_at > p_budget_since;
     IF spent >= p_budget THEN

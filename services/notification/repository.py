@@ -47,7 +47,9 @@ class ClaimedMessage:
     # between handing the text to Twilio and recording it.
     settled: int = 0
     created_at: datetime | None = None
-    opted_out: bool = False  # as the claim read it, just before sending
+    # As the claim read it, just before its batch is sent: a STOP that lands while that batch is
+    # being sent (seconds at most) is honoured from the next text on.
+    opted_out: bool = False
 
     @property
     def uncertain(self) -> bool:

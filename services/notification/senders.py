@@ -125,7 +125,9 @@ class TwilioSender:
                         break
                     if message.body == body:
                         same.append(str(message.sid))
-        except (TwilioException, TimeoutError, aiohttp.ClientError, OSError):
+        except TimeoutError:
+            pass  # what the pages read so far found still counts; nothing found: the caller sends
+        except (TwilioException, aiohttp.ClientError, OSError):
             return []  # cannot tell: the caller sends (at least once beats never)
         return same[::-1]
 

@@ -18,7 +18,7 @@ from common.timestamps import to_timestamp as timestamp
 from services.reservation import otp, policy, text_limits
 from services.reservation.checks import language, require
 from services.reservation.convert import failure
-from services.reservation.idempotency import once
+from services.reservation.idempotency import check_key, once
 from services.reservation.otp_repository import SEND_OTP, OtpRepository
 from services.reservation.peers import Peers
 from services.reservation.policy import Refusal
@@ -77,6 +77,7 @@ class OneTimeCodes:
             await invalid(context, "phone (or appointment_id) is required")
         phone = "" if request.appointment_id else await e164(context, "phone", request.phone)
         request.language = await language(context, "language", request.language)
+        await check_key(context, request.idempotency_key)
         rules = await self.peers.rules(context, request.tenant_id, "")
         written = await self._write_once(request, context, phone, rules)
         if not written.otp_id:

@@ -16,6 +16,13 @@ from services.reservation.repository import ReservationRepository
 R = TypeVar("R", bound=Message)
 
 
+async def check_key(context: grpc.aio.ServicerContext, key: str) -> None:
+    """INVALID_ARGUMENT for a key with control characters: a key's lock is named by tenant and key
+    joined with one (the unit separator), so a key may never name another lock."""
+    if key and not key.isprintable():
+        await invalid(context, "idempotency_key: control characters are not allowed")
+
+
 def _always(_: Message) -> bool:
     return True
 
@@ -33,6 +40,7 @@ async def once(
 ) -> R:
     """Run `work` in a transaction once per key; `keep` says which replies a repeat must get back
     (others, e.g. a refusal that wrote nothing, let a repeat try again)."""
+    await check_key(context, key)
 
     async def run(conn: Connection) -> R:
         if key:

@@ -20,14 +20,16 @@ MAX_KEY = 300
 MAX_REPLY = 65_536
 MAX_REPLIES = 500
 
-# The first answer wins: an entry whose key is already kept gets the kept answer back. A key
+# The first answer wins: an entry whose key is already kept gets the kept answer back; an entry
+# without a reply only looks (a replica that could not run a retried call). Rows are inserted in
+# key order, so two requests keeping the same keys never wait for each other in a circle. A key
 # kept by a concurrent transaction not visible to this snapshot comes back NULL: read again.
 KEEP = """
 WITH asked AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS a(tenant_id, reply_key, reply, n)
 ), kept AS (
     INSERT INTO reservation.tool_replies (tenant_id, reply_key, reply)
-    SELECT tenant_id, reply_key, reply FROM asked ORDER BY n
+    SELECT tenant_id, reply_key, reply FROM asked WHERE reply <> '' ORDER BY tenant_id, reply_key
     ON CONFLICT (tenant_id, reply_key) DO NOTHING
     RETURNING tenant_id, reply_key, reply
 )
@@ -38,6 +40,7 @@ LEFT JOIN reservation.tool_replies t ON t.tenant_id = a.tenant_id AND t.reply_ke
 ORDER BY a.n
 """
 KEPT = "SELECT reply FROM reservation.tool_replies WHERE tenant_id = $1 AND reply_key = $2"
+ATTEMPTS = 3  # a deadlock with another keeper (it should not happen: rows go in key order) is retried
 
 
 class ToolReplyRpcs:
@@ -48,13 +51,18 @@ class ToolReplyRpcs:
     ) -> pb.KeepToolRepliesResponse:
         await _check(context, request)
         asked = request.replies
-        rows = await self.pool.fetch(
-            KEEP, [r.tenant_id for r in asked], [r.key for r in asked], [r.reply for r in asked]
-        )
+        columns = [r.tenant_id for r in asked], [r.key for r in asked], [r.reply for r in asked]
+        for attempt in range(ATTEMPTS):
+            try:
+                rows = await self.pool.fetch(KEEP, *columns)
+                break
+            except asyncpg.DeadlockDetectedError:
+                if attempt == ATTEMPTS - 1:
+                    raise
         replies: list[str] = []
         for entry, row in zip(asked, rows, strict=True):
             kept = row["reply"]
-            if kept is None:  # the first keeper's row is not visible to that snapshot yet
+            if kept is None and entry.reply:  # the first keeper's row is not visible to that snapshot yet
                 kept = await self.pool.fetchval(KEPT, entry.tenant_id, entry.key)
             replies.append(kept if kept is not None else entry.reply)
         return pb.KeepToolRepliesResponse(replies=replies)

@@ -11,7 +11,11 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
+from booking.availability.v1 import availability_pb2_grpc
 from booking.reservation.v1 import reservation_pb2 as rpb
+from booking.reservation.v1 import reservation_pb2_grpc
+from common.grpc_client import open_channel
+from gateway.replies import SharedReplies, reply_key
 from tests.conftest import Clock, Stack
 from tests.functional.vapi_client import call_tool, gateway_client, load_demo
 
@@ -150,3 +154,59 @@ async def test_keeping_a_bad_answer_names_the_field(
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (error.value.details() or "").startswith(field)
     assert await pool.fetchval("SELECT count(*) FROM reservation.tool_replies") == 0
+
+
+async def test_a_retry_the_other_replica_cannot_run_now_gets_the_kept_answer(
+    stack: Stack, clock: Clock, pool: asyncpg.Pool
+) -> None:
+    """Availability went down between the first delivery and the retry: the retry cannot run,
+    and rather than "trouble reaching" it answers what the first replica answered."""
+    await load_demo(stack, clock)
+    args = {"start": SLOT_START, "patient_name": "Ana"}
+    async with gateway_client(stack, clock) as first, gateway_client(stack, clock) as second:
+        await call_tool(second, "check_availability", {"date": "tomorrow"}, tool_call_id="tc-0")  # signed in
+        answer = await call_tool(first, "reserve_slot", args, tool_call_id="tc-7")
+        working = stack.reservation_deps.availability
+        dead = open_channel("127.0.0.1:1")
+        stack.reservation_deps.availability = availability_pb2_grpc.AvailabilityServiceStub(dead)
+        try:
+            again = await call_tool(second, "reserve_slot", args, tool_call_id="tc-7")
+            fresh = await call_tool(second, "reserve_slot", args, tool_call_id="tc-8")
+        finally:
+            stack.reservation_deps.availability = working
+            await dead.close()
+    assert answer["ok"] is True and again == answer
+    assert fresh["ok"] is False and fresh["cause"] == "BACKEND_UNAVAILABLE"  # nothing kept for it
+    assert await live_holds(pool) == 1
+
+
+async def test_a_keeper_that_cannot_reach_reservation_answers_each_call_with_its_own(stack: Stack) -> None:
+    channel = open_channel(f"127.0.0.1:{stack.reservation.port}")
+    await channel.close()  # calls on it now fail at once, not with an RPC error
+    shared = SharedReplies(lambda: reservation_pb2_grpc.ReservationServiceStub(channel))
+    async with asyncio.timeout(5):
+        kept = await asyncio.gather(*(shared.keep("acme", f"c:{n}", f"reply {n}") for n in range(5)))
+        assert kept == [f"reply {n}" for n in range(5)]
+        assert await shared.recall("acme", "c:0") == ""
+
+
+def test_a_long_call_id_is_kept_under_a_digest() -> None:
+    assert reply_key("call-1", "tc-1") == "call-1:tc-1"
+    long = reply_key("c" * 400, "tc-1")
+    assert long.startswith("sha256:") and len(long) <= 300 and long != reply_key("c" * 400, "tc-2")
+
+
+async def test_keepers_of_the_same_keys_in_opposite_orders_all_agree(stack: Stack, pool: asyncpg.Pool) -> None:
+    keys = [f"c:{n}" for n in range(50)]
+
+    async def keep(order: list[str], tag: str) -> dict[str, str]:
+        entries = [rpb.ToolReply(tenant_id="acme", key=k, reply=f"{tag} {k}") for k in order]
+        reply = await stack.reservation_stub.KeepToolReplies(rpb.KeepToolRepliesRequest(replies=entries))
+        return dict(zip(order, reply.replies, strict=True))
+
+    answers = await asyncio.gather(*(keep(keys if n % 2 else keys[::-1], f"r{n}") for n in range(8)))
+    assert all(answer == answers[0] for answer in answers)
+    lookups = [rpb.ToolReply(tenant_id="acme", key="c:1"), rpb.ToolReply(tenant_id="acme", key="c:none")]
+    looked = await stack.reservation_stub.KeepToolReplies(rpb.KeepToolRepliesRequest(replies=lookups))
+    assert list(looked.replies) == [answers[0]["c:1"], ""]
+    assert await pool.fetchval("SELECT count(*) FROM reservation.tool_replies") == 50

@@ -195,3 +195,16 @@ async def test_a_repeated_check_with_one_idempotency_key_is_answered_alike_and_c
             pb.SendOtpRequest(tenant_id="acme", phone=PHONE, call_id="call-otp", idempotency_key="acme:call-otp:tc-1")
         )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize("key", ["otp\x1fbudget", "tab\tkey", "line\nkey"])
+async def test_an_idempotency_key_with_a_control_character_is_refused(stack: Stack, clock: Clock, key: str) -> None:
+    """A key's lock is named with the unit separator: a key may never name another lock."""
+    await load_clinic(stack, clock)
+    send = pb.SendOtpRequest(tenant_id="acme", phone=PHONE, call_id="c", idempotency_key=key)
+    check = pb.VerifyOtpRequest(tenant_id="acme", call_id="c", code="1", idempotency_key=key)
+    for call in (stack.reservation_stub.SendOtp(send), stack.reservation_stub.VerifyOtp(check)):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await call
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (error.value.details() or "").startswith("idempotency_key")
