@@ -162,19 +162,17 @@ class OneTimeCodes:
             tenant_id, written.phone, written.otp_id, written.code, request.language, clinic_name
         )
         taken = enqueued is not None and not enqueued.HasField("failure")
-
-        async def settle(conn: Connection) -> None:
-            if not taken:
-                await self.codes.void_code(conn, tenant_id, written.otp_id)
-            if key:
-                await self.codes.settle_key(conn, tenant_id, key, written.reply.SerializeToString() if taken else None)
-
-        if not taken:
-            await self.repository.transaction(settle)
-        elif key:  # one statement: no transaction around it
-            await self.codes.settle_key(self.repository.pool, tenant_id, key, written.reply.SerializeToString())
         if taken:
+            if key:  # one statement: no transaction around it
+                await self.codes.settle_key(self.repository.pool, tenant_id, key, written.reply.SerializeToString())
             return written.reply
+
+        async def void(conn: Connection) -> None:
+            await self.codes.void_code(conn, tenant_id, written.otp_id)
+            if key:
+                await self.codes.settle_key(conn, tenant_id, key, None)
+
+        await self.repository.transaction(void)
         if enqueued is not None:
             return pb.SendOtpResponse(failure=enqueued.failure)
         return pb.SendOtpResponse(failure=failure(policy.SEND_FAILED))

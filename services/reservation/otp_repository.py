@@ -149,10 +149,11 @@ class OtpRepository:
     # --- SendOtp's idempotency keys ----------------------------------------------------------
     @staticmethod
     async def claim_key(conn: Connection, tenant_id: str, key: str) -> KeyState | None:
-        """Take the key's lock (held until commit; as ReservationRepository.lock_key) and read
-        what it holds, in one round trip (migration 0019)."""
+        """Take the key's lock (held until commit) and read what it holds, in one round trip: the
+        lock-and-read every idempotency key uses (ReservationRepository.stored_response)."""
         row = await conn.fetchrow(
-            "SELECT method, response, abandoned FROM reservation.claim_send_key($1, $2, $3)",
+            "SELECT method, response, created_at < now() - make_interval(secs => $3) AS abandoned "
+            "FROM reservation.claim_idempotency_key($1, $2)",
             tenant_id,
             key,
             PENDING_ABANDONED_SECONDS,
